@@ -1,0 +1,155 @@
+// Package server wires Bursar together: stores, services, the API handler,
+// health checks and the middleware every request passes through, and runs
+// the HTTP server with a graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"bursar/internal/api"
+	"bursar/internal/auth"
+	"bursar/internal/catalog"
+	"bursar/internal/customer"
+	"bursar/internal/invoice"
+	"bursar/internal/org"
+)
+
+// Store is everything the server needs from storage; both the SQLite and
+// the PostgreSQL store provide it.
+type Store interface {
+	org.Store
+	customer.Store
+	catalog.Store
+	invoice.Store
+	auth.Store
+	api.IdempotencyStore
+	Ping(ctx context.Context) error
+}
+
+// Config holds the server's settings.
+type Config struct {
+	Addr            string
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+}
+
+// Server is a configured Bursar HTTP server.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// New wires the services over store and returns a server.
+func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Server {
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	apiHandler := api.New(api.Deps{
+		Orgs:          store,
+		Customers:     &customer.Service{Store: store, Now: now},
+		CustomerStore: store,
+		Catalog:       &catalog.Service{Store: store, Now: now},
+		CatalogStore:  store,
+		Invoices:      &invoice.Service{Store: store, Now: now},
+		Auth:          &auth.Service{Store: store, Now: now},
+		Idempotency:   store,
+		Logger:        log,
+		Now:           now,
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", apiHandler)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := store.Ping(ctx); err != nil {
+			log.Warn("readiness check failed", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"unavailable"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ready"}`))
+	})
+	return &Server{cfg: cfg, log: log, handler: recoverer(log, mux)}
+}
+
+// Handler returns the server's root handler, for tests and benchmarks.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run listens on the configured address and serves until ctx is cancelled,
+// then stops accepting connections and lets in-flight requests finish (up to
+// the shutdown timeout). ready, if not nil, receives the bound address.
+func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// Requests keep running after the shutdown signal: their context
+		// is not the server's, so a SIGTERM never cancels a half-done write.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	s.log.Info("listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// recoverer turns a panic in a handler into a plain 500 problem document and
+// a log line, never a stack trace for the client.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = w.Write([]byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"code":"internal_error"}`))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
