@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	io := stdio{stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	code = run(context.Background(), io, args)
+	return code, out.String(), errb.String()
+}
+
+// Bad configuration is one line on stderr that names the setting, and
+// exit status 2.
+func TestBadConfigurationNamesTheSetting(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"bad addr flag", nil, []string{"serve", "--data-dir", dir, "--addr", "nonsense"}, "--addr"},
+		{"bad addr env", map[string]string{"BURSAR_ADDR": "8080"}, []string{"serve", "--data-dir", dir}, "--addr"},
+		{"bad database url", nil, []string{"serve", "--database-url", "mysql://x"}, "--database-url"},
+		{"bad database url env", map[string]string{"BURSAR_DATABASE_URL": "sqlite://x"}, []string{"serve"}, "--database-url"},
+		{"bad log level", nil, []string{"serve", "--data-dir", dir, "--log-level", "loud"}, "--log-level"},
+		{"bad duration env", map[string]string{"BURSAR_SHUTDOWN_TIMEOUT": "soon"}, []string{"serve", "--data-dir", dir}, "BURSAR_SHUTDOWN_TIMEOUT"},
+		{"unknown flag", nil, []string{"serve", "--colour", "blue"}, "colour"},
+		{"unknown command", nil, []string{"frobnicate"}, "frobnicate"},
+		{"admin init without org", nil, []string{"admin", "init", "--data-dir", dir, "--email", "a@example.com"}, "--org"},
+		{"admin init bad currency", nil, []string{"admin", "init", "--data-dir", dir, "--org", "A", "--email", "a@example.com", "--currency", "EURO"}, "default_currency"},
+		{"apikey without org", nil, []string{"apikey", "create", "--data-dir", dir}, "--org"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCmd(t, tt.env, tt.args...)
+			if code != 2 {
+				t.Errorf("exit status = %d, want 2 (stderr %q)", code, stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout = %q, want nothing", stdout)
+			}
+			if n := strings.Count(strings.TrimRight(stderr, "\n"), "\n"); n != 0 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr = %q, want one line naming %q", stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	if got, want := envName("database-url"), "BURSAR_DATABASE_URL"; got != want {
+		t.Errorf("envName = %q, want %q", got, want)
+	}
+}
