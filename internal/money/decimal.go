@@ -252,6 +252,11 @@ func (d Decimal) String() string {
 	c := d.c()
 	neg := c.Sign() < 0
 	digits := new(big.Int).Abs(c).String()
+	if d.scale < 0 && c.Sign() != 0 {
+		// Round and QuoRound to a negative scale (tens, hundreds) leave
+		// the coefficient in those units.
+		digits += strings.Repeat("0", int(-d.scale))
+	}
 	if d.scale > 0 {
 		if pad := int(d.scale) + 1 - len(digits); pad > 0 {
 			digits = strings.Repeat("0", pad) + digits
