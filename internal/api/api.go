@@ -1,0 +1,107 @@
+// Package api serves Bursar's JSON API under /v1 (DESIGN.md §6): one file of
+// handlers per resource, a route table in which every route declares the
+// permission it needs, RFC 9457 problem documents for every error, strict
+// JSON decoding, API-key authentication, idempotent POSTs, and the OpenAPI
+// document that describes all of it at /v1/openapi.json.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"bursar/internal/auth"
+	"bursar/internal/catalog"
+	"bursar/internal/customer"
+	"bursar/internal/invoice"
+	"bursar/internal/org"
+)
+
+// DefaultMaxBodyBytes is the request body limit when Deps sets none.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Deps is what the API needs: the services and stores it calls, and the
+// logger, clock and body limit it runs with.
+type Deps struct {
+	Orgs          org.Store
+	Customers     *customer.Service
+	CustomerStore customer.Store
+	Catalog       *catalog.Service
+	CatalogStore  catalog.Store
+	Invoices      *invoice.Service
+	Auth          *auth.Service
+	Idempotency   IdempotencyStore
+	Logger        *slog.Logger
+	Now           func() time.Time
+	// MaxBodyBytes bounds a request body; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// api is the /v1 handler.
+type api struct {
+	Deps
+	routes []route
+	mux    *http.ServeMux
+}
+
+// New returns the handler of every /v1 route.
+func New(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	a := &api{Deps: d, mux: http.NewServeMux()}
+	a.routes = a.routeTable()
+	for _, rt := range a.routes {
+		if err := rt.check(); err != nil {
+			panic(err) // a programming error, caught by every test
+		}
+		a.mux.Handle(rt.method+" "+rt.pattern, a.handle(rt))
+	}
+	return a
+}
+
+// ServeHTTP gives the request an identifier and routes it; a path that no
+// route serves gets a 404 problem, a method that its path does not take a
+// 405 problem, where the bare ServeMux would answer in plain text.
+func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = a.withRequestID(w, r)
+	// A path that is not in canonical form would get a redirect from the
+	// mux; no route has one, so it is simply not found.
+	canonical := path.Clean(r.URL.Path) == r.URL.Path
+	if _, pattern := a.mux.Handler(r); pattern == "" || !canonical {
+		if allowed := a.allowedMethods(r); canonical && len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			a.fail(w, r, errMethodNotAllowed(r.Method))
+			return
+		}
+		a.fail(w, r, errNoRoute(r.URL.Path))
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// allowedMethods lists the methods that some route takes on r's path.
+func (a *api) allowedMethods(r *http.Request) []string {
+	var out []string
+	for _, rt := range a.routes {
+		if slices.Contains(out, rt.method) {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = rt.method
+		if _, pattern := a.mux.Handler(probe); pattern != "" {
+			out = append(out, rt.method)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	"bursar/internal/invoice"
+	"bursar/internal/page"
+)
+
+// invoiceView is an invoice as the API shows it, with whether it is
+// overdue today in the organization's time zone.
+type invoiceView struct {
+	*invoice.Invoice
+	Overdue bool `json:"overdue"`
+}
+
+// invoiceViewer makes invoice views for one organization at one moment.
+type invoiceViewer struct {
+	now      time.Time
+	timeZone string
+}
+
+func (a *api) invoiceViewer(ctx context.Context, orgID string) (invoiceViewer, error) {
+	o, err := a.Orgs.GetOrganization(ctx, orgID)
+	if err != nil {
+		return invoiceViewer{}, err
+	}
+	return invoiceViewer{now: a.Now(), timeZone: o.TimeZone}, nil
+}
+
+func (v invoiceViewer) view(inv *invoice.Invoice) invoiceView {
+	return invoiceView{Invoice: inv, Overdue: inv.IsOverdue(v.now, v.timeZone)}
+}
+
+// writeInvoice answers one invoice.
+func (a *api) writeInvoice(w http.ResponseWriter, r *http.Request, c caller, status int, inv *invoice.Invoice) error {
+	v, err := a.invoiceViewer(r.Context(), c.orgID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, v.view(inv))
+	return nil
+}
+
+var invoiceStatuses = []invoice.Status{invoice.StatusDraft, invoice.StatusOpen, invoice.StatusPaid, invoice.StatusVoid, invoice.StatusUncollectible}
+
+func (a *api) createInvoice(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in invoice.Input
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	inv, err := a.Invoices.Create(r.Context(), c.orgID, in)
+	if err != nil {
+		return err
+	}
+	return a.writeInvoice(w, r, c, http.StatusCreated, inv)
+}
+
+func (a *api) listInvoices(w http.ResponseWriter, r *http.Request, c caller) error {
+	q := parseQuery(r, "status", "customer_id", "issue_date_from", "issue_date_to")
+	f := invoice.Filter{Params: q.page("inv"), Status: invoice.Status(q.str("status")), CustomerID: q.id("customer_id", "cus"),
+		From: q.date("issue_date_from"), To: q.date("issue_date_to")}
+	if f.Status != "" && !slices.Contains(invoiceStatuses, f.Status) {
+		q.f.Add("status", "must be one of draft, open, paid, void, uncollectible")
+	}
+	q.dateRange("issue_date_from", f.From, f.To)
+	if err := q.err(); err != nil {
+		return err
+	}
+	l, err := fetchList(f.Params, func(inv *invoice.Invoice) string { return inv.ID }, func(p page.Params) ([]*invoice.Invoice, error) {
+		f.Params = p
+		return a.Invoices.List(r.Context(), c.orgID, f)
+	})
+	if err != nil {
+		return err
+	}
+	v, err := a.invoiceViewer(r.Context(), c.orgID)
+	if err != nil {
+		return err
+	}
+	writeList(w, l, v.view)
+	return nil
+}
+
+func (a *api) getInvoice(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := pathID(r, "inv", "invoice")
+	if err != nil {
+		return err
+	}
+	inv, err := a.Invoices.Get(r.Context(), c.orgID, id)
+	if err != nil {
+		return err
+	}
+	return a.writeInvoice(w, r, c, http.StatusOK, inv)
+}
+
+// updateInvoice changes a draft: the body is decoded over the draft's
+// current input, so absent fields keep their value and lines, when given,
+// replace all lines. The service refuses a finalized invoice
+// (409 invoice_finalized). Reading the draft and writing it back are one
+// transaction, so that two PATCHes of different fields both count; the
+// body is read before it begins, so that a slow client holds no lock.
+func (a *api) updateInvoice(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := pathID(r, "inv", "invoice")
+	if err != nil {
+		return err
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var inv *invoice.Invoice
+	err = a.Invoices.Store.InTx(r.Context(), func(ctx context.Context) error {
+		cur, err := a.Invoices.Store.GetInvoice(ctx, c.orgID, id, true)
+		if err != nil {
+			return err
+		}
+		in := invoice.InputOf(cur)
+		if err := decodeJSON(body, &in); err != nil {
+			return err
+		}
+		inv, err = a.Invoices.Update(ctx, c.orgID, id, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return a.writeInvoice(w, r, c, http.StatusOK, inv)
+}
+
+func (a *api) deleteInvoice(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := pathID(r, "inv", "invoice")
+	if err != nil {
+		return err
+	}
+	if err := a.Invoices.Delete(r.Context(), c.orgID, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// invoiceAction serves the POSTs that move an invoice through its
+// lifecycle; they take no input.
+func (a *api) invoiceAction(act func(ctx context.Context, orgID, id string) (*invoice.Invoice, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		id, err := pathID(r, "inv", "invoice")
+		if err != nil {
+			return err
+		}
+		if err := decodeEmpty(r); err != nil {
+			return err
+		}
+		inv, err := act(r.Context(), c.orgID, id)
+		if err != nil {
+			return err
+		}
+		return a.writeInvoice(w, r, c, http.StatusOK, inv)
+	}
+}

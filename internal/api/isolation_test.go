@@ -1,0 +1,111 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"bursar/internal/api"
+)
+
+// Organization B's key calls every route of the table with organization
+// A's ids, to read and to write: every object of A is not found, no answer
+// holds anything of A, and A's data is the same after.
+func TestOrganizationsAreIsolated(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a, b := e.tenant("Acme"), e.tenant("Beta")
+	fa := a.seed(t)
+	b.seed(t)
+	before := a.snapshot(t)
+	ofA := []string{a.org.ID, fa.customer, fa.taxRate, fa.product, fa.draft, fa.open, fa.payment, fa.creditNote, fa.apiKey,
+		"Acme", "customer-of-acme"}
+
+	// The ids of A that each route with an {id} is called with.
+	ids := map[string][]string{
+		"/v1/customers/": {fa.customer}, "/v1/products/": {fa.product}, "/v1/tax-rates/": {fa.taxRate},
+		"/v1/invoices/": {fa.draft, fa.open}, "/v1/credit-notes/": {fa.creditNote}, "/v1/payments/": {fa.payment},
+		"/v1/api-keys/": {fa.apiKey},
+	}
+	// What B sends to each route: valid bodies, so that only the owner of
+	// the ids can make the answer differ; routes without an {id} name A's
+	// objects in their body or filters.
+	bodies := map[string]any{
+		"PATCH /v1/customers/{id}":        map[string]any{"name": "Hijacked"},
+		"PATCH /v1/products/{id}":         map[string]any{"name": "Hijacked"},
+		"PATCH /v1/tax-rates/{id}":        map[string]any{"name": "Hijacked"},
+		"PATCH /v1/invoices/{id}":         map[string]any{"notes": "Hijacked"},
+		"POST /v1/invoices/{id}/payments": map[string]any{"amount": "1.00"},
+		"PATCH /v1/organization":          map[string]any{"notes_are_not_a_field": "x"},
+		"POST /v1/customers":              map[string]any{"name": "Customer of Beta 2"},
+		"POST /v1/tax-rates":              map[string]any{"name": "Zero", "percentage": "0", "category": "Z"},
+		"POST /v1/products":               map[string]any{"name": "P", "unit_price": "1.00", "tax_rate_ids": []string{fa.taxRate}},
+		"POST /v1/invoices":               map[string]any{"customer_id": fa.customer, "lines": []any{map[string]any{"description": "x", "quantity": "1", "unit_price": "1.00"}}},
+		"POST /v1/credit-notes":           map[string]any{"invoice_id": fa.open, "reason": "x"},
+		"POST /v1/api-keys":               map[string]any{"scopes": []string{"read"}},
+		"GET /v1/customers":               "?email=billing%40customer-of-acme.example",
+		"GET /v1/invoices":                "?customer_id=" + fa.customer,
+		"GET /v1/credit-notes":            "?invoice_id=" + fa.open,
+		"GET /v1/payments":                "?invoice_id=" + fa.open,
+	}
+	// Creating with a reference to A's objects is refused, naming it.
+	refused := map[string]string{"POST /v1/products": "tax_rate_ids[0]", "POST /v1/invoices": "customer_id", "POST /v1/credit-notes": "invoice_id"}
+
+	calls := 0
+	for _, rt := range api.Routes(e.h) {
+		if rt.Public {
+			continue
+		}
+		key := rt.Method + " " + rt.Pattern
+		body := bodies[key]
+		if !strings.Contains(rt.Pattern, "{id}") {
+			path := rt.Pattern
+			if q, ok := body.(string); ok {
+				path, body = path+q, nil
+			}
+			r := b.do(rt.Method, path, body, invalid)
+			calls++
+			noneOf(t, r, ofA, "")
+			if field, ok := refused[key]; ok {
+				if p := r.problem(t); r.status != 422 || len(p.Errors) == 0 || p.Errors[0].Field != field {
+					t.Errorf("%v, want 422 naming %s", r, field)
+				}
+			} else if r.status >= 500 {
+				t.Errorf("%v", r)
+			}
+			if m := r.obj(t); rt.Method == http.MethodGet && m["data"] != nil && len(m["data"].([]any)) > 0 && strings.Contains(path, "?") {
+				t.Errorf("%v: a filter naming A's object lists something", r)
+			}
+			continue
+		}
+		base := rt.Pattern[:strings.Index(rt.Pattern, "{id}")]
+		if len(ids[base]) == 0 {
+			t.Fatalf("no id of A for %s", key)
+		}
+		for _, id := range ids[base] {
+			r := b.do(rt.Method, strings.Replace(rt.Pattern, "{id}", id, 1), body)
+			calls++
+			if p := r.problem(t); r.status != 404 || p.Code != "not_found" {
+				t.Errorf("%v, want 404 not_found", r)
+			}
+			noneOf(t, r, ofA, id)
+		}
+	}
+	if calls < len(api.Routes(e.h))-1 {
+		t.Errorf("%d calls for %d routes", calls, len(api.Routes(e.h)))
+	}
+	sameSnapshot(t, "A's data after B's calls", before, a.snapshot(t))
+	// A itself still sees its objects.
+	a.must(200, "GET", "/v1/invoices/"+fa.open, nil)
+}
+
+// noneOf fails when the answer holds anything of the list but the id the
+// caller named itself.
+func noneOf(t *testing.T, r resp, of []string, named string) {
+	t.Helper()
+	for _, s := range of {
+		if s != named && strings.Contains(strings.ToLower(string(r.body)), strings.ToLower(s)) {
+			t.Errorf("%v: the answer holds %q of the other organization", r, s)
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+)
+
+// listOf is the body of every list response.
+type listOf[T any] struct {
+	Data    []T  `json:"data"`
+	HasMore bool `json:"has_more"`
+}
+
+// writeJSON answers v as JSON with the status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeBody(w, status, "application/json", v)
+}
+
+func writeBody(w http.ResponseWriter, status int, contentType string, v any) {
+	b, err := json.Marshal(withEmptySlices(v))
+	if err != nil {
+		// Every response type marshals; this is a programming error.
+		panic(err)
+	}
+	w.Header().Set("Content-Type", contentType)
+	noStore(w.Header())
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// noStore sets the headers of every API answer: it carries personal data
+// and, once, secrets, so no cache keeps it, and it is never sniffed into
+// something else than its Content-Type.
+func noStore(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// withEmptySlices returns v with every nil slice it reaches made empty, so
+// that a list in a response is always a JSON array, never null: the domain
+// types leave empty lists nil, and encoding/json writes nil as null.
+// Objects reached through pointers are changed in place; a response owns
+// what it writes.
+func withEmptySlices(v any) any {
+	if v == nil {
+		return nil
+	}
+	rv := reflect.New(reflect.TypeOf(v)).Elem()
+	rv.Set(reflect.ValueOf(v))
+	fillSlices(rv, 0)
+	return rv.Interface()
+}
+
+func fillSlices(v reflect.Value, depth int) {
+	if depth > 32 {
+		return // no response nests this deep; a cycle would
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			fillSlices(v.Elem(), depth+1)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Field(i); f.CanSet() {
+				fillSlices(f, depth+1)
+			}
+		}
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return // bytes marshal as a string
+		}
+		if v.IsNil() {
+			if v.CanSet() {
+				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+			}
+			return
+		}
+		for i := range v.Len() {
+			fillSlices(v.Index(i), depth+1)
+		}
+	}
+}
