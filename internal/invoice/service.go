@@ -118,8 +118,11 @@ func (r *resolver) lines(in []LineInput, prefix string, allowNegative bool) []Li
 	for i, li := range in {
 		p := prefix + "[" + strconv.Itoa(i) + "]"
 		var l Line
+		unknownProduct := false
 		if li.ProductID != "" {
-			if prod := r.product(p+".product_id", li.ProductID); prod != nil {
+			prod := r.product(p+".product_id", li.ProductID)
+			unknownProduct = prod == nil
+			if prod != nil {
 				l.ProductID = prod.ID
 				if li.Description == "" {
 					li.Description = prod.Name
@@ -137,6 +140,8 @@ func (r *resolver) lines(in []LineInput, prefix string, allowNegative bool) []Li
 		}
 		l.Description = strings.TrimSpace(li.Description)
 		switch {
+		case l.Description == "" && unknownProduct:
+			// The product_id error says it all.
 		case l.Description == "":
 			r.f.Add(p+".description", "is required")
 		case len(l.Description) > 1000:
@@ -153,13 +158,16 @@ func (r *resolver) lines(in []LineInput, prefix string, allowNegative bool) []Li
 		if !catalog.ValidUnit(l.Unit) {
 			r.f.Add(p+".unit", "must be a UN/ECE Recommendation 20 code such as C62, HUR or KWH")
 		}
-		l.UnitPrice = r.decimal(p+".unit_price", li.UnitPrice, true)
+		l.UnitPrice = r.decimal(p+".unit_price", li.UnitPrice, !unknownProduct)
 		if !allowNegative && l.UnitPrice.Sign() < 0 {
 			r.f.Add(p+".unit_price", "must not be negative")
 		}
-		l.BaseQuantity = r.decimal(p+".base_quantity", li.BaseQuantity, false)
-		if l.BaseQuantity.Sign() < 0 || (li.BaseQuantity != "" && l.BaseQuantity.IsZero()) {
-			r.f.Add(p+".base_quantity", "must be greater than 0")
+		l.BaseQuantity = money.NewFromInt(1)
+		if li.BaseQuantity != "" {
+			l.BaseQuantity = r.decimal(p+".base_quantity", li.BaseQuantity, false)
+			if l.BaseQuantity.Sign() <= 0 {
+				r.f.Add(p+".base_quantity", "must be greater than 0")
+			}
 		}
 		l.DiscountPercent = r.decimal(p+".discount_percent", li.DiscountPercent, false)
 		if l.DiscountPercent.Sign() < 0 || l.DiscountPercent.Cmp(hundred) > 0 {
@@ -262,7 +270,8 @@ func (s *Service) resolve(ctx context.Context, inv *Invoice, in Input) error {
 	if in.Currency == "" && cus != nil {
 		cur = cus.Currency
 	}
-	if !cur.Valid() {
+	// Without a customer there is no default currency to blame.
+	if !cur.Valid() && (in.Currency != "" || cus != nil) {
 		r.f.Add("currency", "must be an active ISO 4217 currency code such as EUR")
 	}
 	var issue, due civil.Date
@@ -358,7 +367,7 @@ func InputOf(inv *Invoice) Input {
 func lineInputOf(l Line) LineInput {
 	li := LineInput{ProductID: l.ProductID, Description: l.Description, Quantity: l.Quantity.String(), Unit: l.Unit,
 		UnitPrice: l.UnitPrice.String(), TaxRateIDs: []string{}}
-	if !l.BaseQuantity.IsZero() {
+	if !l.BaseQuantity.IsZero() && !l.BaseQuantity.Equal(money.NewFromInt(1)) {
 		li.BaseQuantity = l.BaseQuantity.String()
 	}
 	if !l.DiscountPercent.IsZero() {
