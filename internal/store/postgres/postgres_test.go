@@ -1,0 +1,57 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+
+	"bursar/internal/store/pgtest"
+	"bursar/internal/store/postgres"
+	"bursar/internal/store/sqlstore"
+	"bursar/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func open(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestStore(t *testing.T) { storetest.Run(t, open) }
+
+// TestConcurrentMigrations opens one empty database from several stores at
+// once, as replicas starting together do: the advisory lock lets one
+// migrate and the others find the work done.
+func TestConcurrentMigrations(t *testing.T) {
+	url := pgtest.URL(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := postgres.Open(context.Background(), url)
+			if err == nil {
+				st.Close()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestNoFloatingPoint keeps floating point types out of the schema.
+func TestNoFloatingPoint(t *testing.T) { storetest.NoFloatingPoint(t, os.DirFS("migrations")) }

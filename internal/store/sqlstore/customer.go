@@ -1,0 +1,112 @@
+package sqlstore
+
+import (
+	"context"
+
+	"bursar/internal/customer"
+	"bursar/internal/errs"
+)
+
+// customerSet are the columns of a customer that an update replaces. The
+// credit balance is not among them: only AddCustomerCredit changes it, so
+// that an update from a stale copy never undoes a credit.
+const customerSet = "name, email, cc_emails, " + addressCols + ", tax_id, currency, payment_terms_days, locale, notes, updated_at"
+
+const customerCols = "id, org_id, created_at, credit_balance, " + customerSet
+
+var (
+	insertCustomerSQL = insertSQL("customers", customerCols)
+	updateCustomerSQL = "UPDATE customers SET " + assignSQL(customerSet) + " WHERE org_id = ? AND id = ?"
+)
+
+func customerSetArgs(c *customer.Customer) ([]any, error) {
+	cc, err := jsonText(c.CCEmails)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{c.Name, c.Email, cc}
+	args = append(args, addressArgs(c.Address)...)
+	return append(args, c.TaxID, c.Currency, c.PaymentTermsDays, c.Locale, c.Notes, stamp(&c.UpdatedAt)), nil
+}
+
+func scanCustomer(sc scanner) (*customer.Customer, error) {
+	var c customer.Customer
+	dests := []any{&c.ID, &c.OrgID, timeDest{&c.CreatedAt}, &c.CreditBalance, &c.Name, &c.Email, jsonDest{&c.CCEmails}}
+	dests = append(dests, addressDests(&c.Address)...)
+	dests = append(dests, &c.TaxID, &c.Currency, &c.PaymentTermsDays, &c.Locale, &c.Notes, timeDest{&c.UpdatedAt})
+	return &c, sc.Scan(dests...)
+}
+
+// InsertCustomer stores a new customer with its credit balance.
+func (s *Store) InsertCustomer(ctx context.Context, c *customer.Customer) error {
+	set, err := customerSetArgs(c)
+	if err != nil {
+		return s.fail(err, "insert", "customer", c.ID)
+	}
+	args := append([]any{c.ID, c.OrgID, stamp(&c.CreatedAt), c.CreditBalance}, set...)
+	if _, err := s.exec(ctx, insertCustomerSQL, args...); err != nil {
+		return s.fail(err, "insert", "customer", c.ID)
+	}
+	return nil
+}
+
+// UpdateCustomer replaces a customer's fields, except its credit balance,
+// which only AddCustomerCredit changes.
+func (s *Store) UpdateCustomer(ctx context.Context, c *customer.Customer) error {
+	set, err := customerSetArgs(c)
+	if err != nil {
+		return s.fail(err, "update", "customer", c.ID)
+	}
+	n, err := s.exec(ctx, updateCustomerSQL, append(set, c.OrgID, c.ID)...)
+	if err != nil {
+		return s.fail(err, "update", "customer", c.ID)
+	}
+	return touched(n, "customer", c.ID)
+}
+
+// GetCustomer reads a customer of the organization.
+func (s *Store) GetCustomer(ctx context.Context, orgID, id string) (*customer.Customer, error) {
+	c, err := scanCustomer(s.queryRow(ctx, "SELECT "+customerCols+" FROM customers WHERE org_id = ? AND id = ?", orgID, id))
+	if err := s.getOne(err, "customer", id); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DeleteCustomer deletes a customer that no document refers to. The
+// foreign keys of invoices decide, so that no invoice can slip in between a
+// check and the delete.
+func (s *Store) DeleteCustomer(ctx context.Context, orgID, id string) error {
+	n, err := s.exec(ctx, "DELETE FROM customers WHERE org_id = ? AND id = ?", orgID, id)
+	if err != nil {
+		if s.d.Violated(err) == ForeignKey {
+			return &errs.Error{Kind: errs.Conflict, Code: "customer_in_use",
+				Message: "customer " + id + " has invoices and cannot be deleted", Err: err}
+		}
+		return s.fail(err, "delete", "customer", id)
+	}
+	return touched(n, "customer", id)
+}
+
+// ListCustomers lists the organization's customers, newest first.
+func (s *Store) ListCustomers(ctx context.Context, orgID string, f customer.Filter) ([]*customer.Customer, error) {
+	q, args := newList(orgID).andIf("email", f.Email).sql(customerCols, "customers", f.Params)
+	return list(ctx, s, "customers", q, args, scanCustomer)
+}
+
+// AddCustomerCredit changes a customer's credit balance by delta minor
+// units, in one statement that refuses to take it below zero.
+func (s *Store) AddCustomerCredit(ctx context.Context, orgID, customerID string, delta int64) error {
+	n, err := s.exec(ctx, "UPDATE customers SET credit_balance = credit_balance + ? WHERE org_id = ? AND id = ? AND credit_balance + ? >= 0",
+		delta, orgID, customerID, delta)
+	if err != nil {
+		return s.fail(err, "credit", "customer", customerID)
+	}
+	if n == 1 {
+		return nil
+	}
+	if _, err := s.GetCustomer(ctx, orgID, customerID); err != nil {
+		return err
+	}
+	return errs.E(errs.Conflict, "insufficient_credit", "the credit balance of customer %s is smaller than %d minor units", customerID, -delta)
+}

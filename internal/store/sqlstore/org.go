@@ -1,0 +1,62 @@
+package sqlstore
+
+import (
+	"context"
+
+	"bursar/internal/org"
+)
+
+// orgSet are the columns of an organization that an update replaces.
+const orgSet = "name, email, " + addressCols + ", vat_id, tax_id, default_currency, time_zone, locale, " +
+	"invoice_series, credit_note_series, updated_at"
+
+const orgCols = "id, created_at, " + orgSet
+
+var (
+	insertOrgSQL = insertSQL("organizations", orgCols)
+	updateOrgSQL = "UPDATE organizations SET " + assignSQL(orgSet) + " WHERE id = ?"
+)
+
+func orgSetArgs(o *org.Organization) []any {
+	args := []any{o.Name, o.Email}
+	args = append(args, addressArgs(o.Address)...)
+	return append(args, o.VATID, o.TaxID, o.DefaultCurrency, o.TimeZone, o.Locale,
+		o.InvoiceSeries, o.CreditNoteSeries, stamp(&o.UpdatedAt))
+}
+
+func scanOrg(sc scanner) (*org.Organization, error) {
+	var o org.Organization
+	dests := []any{&o.ID, timeDest{&o.CreatedAt}, &o.Name, &o.Email}
+	dests = append(dests, addressDests(&o.Address)...)
+	dests = append(dests, &o.VATID, &o.TaxID, &o.DefaultCurrency, &o.TimeZone, &o.Locale,
+		&o.InvoiceSeries, &o.CreditNoteSeries, timeDest{&o.UpdatedAt})
+	return &o, sc.Scan(dests...)
+}
+
+// InsertOrganization stores a new organization.
+func (s *Store) InsertOrganization(ctx context.Context, o *org.Organization) error {
+	args := append([]any{o.ID, stamp(&o.CreatedAt)}, orgSetArgs(o)...)
+	if _, err := s.exec(ctx, insertOrgSQL, args...); err != nil {
+		return s.fail(err, "insert", "organization", o.ID)
+	}
+	return nil
+}
+
+// GetOrganization reads an organization.
+func (s *Store) GetOrganization(ctx context.Context, id string) (*org.Organization, error) {
+	o, err := scanOrg(s.queryRow(ctx, "SELECT "+orgCols+" FROM organizations WHERE id = ?", id))
+	if err := s.getOne(err, "organization", id); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// UpdateOrganization replaces an organization's fields but its id and
+// creation time.
+func (s *Store) UpdateOrganization(ctx context.Context, o *org.Organization) error {
+	n, err := s.exec(ctx, updateOrgSQL, append(orgSetArgs(o), o.ID)...)
+	if err != nil {
+		return s.fail(err, "update", "organization", o.ID)
+	}
+	return touched(n, "organization", o.ID)
+}
