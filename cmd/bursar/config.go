@@ -28,7 +28,13 @@ func envName(flagName string) string {
 // command line from its BURSAR_* environment twin. Errors name the setting.
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
+	// The flag package prints the usage on any error; a bad flag should
+	// be one line, so usage is printed only for -h (by the caller).
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
@@ -39,7 +45,7 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
+	err = nil
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || err != nil {
 			return

@@ -5,6 +5,7 @@
 //	bursar migrate               apply database migrations and exit
 //	bursar admin init            create an organization, its owner and a first API key
 //	bursar apikey create|list|revoke
+//	bursar bench                measure throughput against baselines (make bench)
 //	bursar version
 package main
 
@@ -33,6 +34,7 @@ func commands() []command {
 		{"migrate", "migrate [flags]", runMigrate},
 		{"admin", "admin init --org NAME --email EMAIL [--currency EUR] [--country DE] [flags]", runAdmin},
 		{"apikey", "apikey create|list|revoke --org ID [flags]", runAPIKey},
+		{"bench", "bench [--out FILE] [--duration 10s] [--clients 8] [--smoke]", runBench},
 		{"version", "version", func(_ context.Context, io stdio, _ []string) error {
 			fmt.Fprintln(io.stdout, "bursar", version)
 			return nil

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"bursar/internal/auth"
+	"bursar/internal/ident"
+	"bursar/internal/org"
+	"bursar/internal/server"
+	"bursar/internal/store/sqlstore"
+)
+
+// benchResult is one measured rate and its baseline.
+type benchResult struct {
+	store, name, baselineName string
+	rate, baseline            float64
+	target                    float64 // minimum rate/baseline
+}
+
+func runBench(ctx context.Context, io stdio, args []string) error {
+	fs := newFlagSet(io, "bench", "bench [flags]")
+	out := fs.String("out", "", "write the report (Markdown) to this file; empty prints it")
+	duration := fs.Duration("duration", 10*time.Second, "how long each measurement runs")
+	clients := fs.Int("clients", 8, "concurrent clients")
+	smoke := fs.Bool("smoke", false, "a short run that checks the benchmark works (for CI); no targets enforced")
+	pgURL := fs.String("bench-database-url", "", "PostgreSQL URL to benchmark; empty starts a throw-away cluster from the system's binaries")
+	if err := parse(io, fs, args); err != nil {
+		return err
+	}
+	if *smoke {
+		*duration = time.Second
+	}
+	if *clients < 1 || *duration <= 0 {
+		return usagef("--clients and --duration must be positive")
+	}
+	var results []benchResult
+	dir, err := os.MkdirTemp("", "bursar-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	stores := []struct {
+		name string
+		open func() (*sqlstore.Store, func(), error)
+	}{
+		{"SQLite", func() (*sqlstore.Store, func(), error) {
+			st, err := openStore(ctx, storeFlags{dataDir: dir})
+			return st, func() {}, err
+		}},
+		{"PostgreSQL", func() (*sqlstore.Store, func(), error) { return openBenchPostgres(ctx, *pgURL) }},
+	}
+	for _, s := range stores {
+		st, cleanup, err := s.open()
+		if err != nil {
+			return fmt.Errorf("bench: open %s: %w", s.name, err)
+		}
+		fmt.Fprintf(io.stderr, "bench: %s ...\n", s.name)
+		r, err := benchStore(ctx, s.name, st, *clients, *duration)
+		st.Close()
+		cleanup()
+		if err != nil {
+			return fmt.Errorf("bench: %s: %w", s.name, err)
+		}
+		results = append(results, r...)
+	}
+	report := benchReport(results, *clients, *duration)
+	if *out == "" {
+		fmt.Fprint(io.stdout, report)
+	} else if err := os.WriteFile(*out, []byte(report), 0o644); err != nil { // #nosec G306 -- a public report
+		return err
+	}
+	if !*smoke {
+		for _, r := range results {
+			if r.rate/r.baseline < r.target {
+				fmt.Fprintf(io.stderr, "bench: %s %s at %.0f%% of its baseline, below the %.0f%% target\n", r.store, r.name, 100*r.rate/r.baseline, 100*r.target)
+			}
+		}
+	}
+	return nil
+}
+
+// measure runs op from n goroutines for d and returns operations per second.
+func measure(d time.Duration, n int, op func(worker int) error) (float64, error) {
+	var count atomic.Int64
+	var firstErr error
+	var once sync.Once
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if err := op(w); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				count.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(count.Load()) / time.Since(start).Seconds(), firstErr
+}
+
+func benchStore(ctx context.Context, name string, st *sqlstore.Store, clients int, d time.Duration) ([]benchResult, error) {
+	now := time.Now()
+	o, err := org.New(org.Input{Name: "Bench " + name, DefaultCurrency: "EUR"}, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.InsertOrganization(ctx, o); err != nil {
+		return nil, err
+	}
+	_, key, err := (&auth.Service{Store: st, Now: time.Now}).CreateAPIKey(ctx, o.ID, "bench", []string{auth.FullAccess}, nil)
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httptest.NewServer(server.New(server.Config{}, st, log, time.Now).Handler())
+	defer srv.Close()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}
+	call := func(method, path string, body []byte, want int) (map[string]any, error) {
+		req, err := http.NewRequestWithContext(ctx, method, srv.URL+path, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			return nil, fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, raw)
+		}
+		var m map[string]any
+		return m, json.Unmarshal(raw, &m)
+	}
+	cus, err := call("POST", "/v1/customers", []byte(`{"name":"Bench Buyer","currency":"EUR"}`), 201)
+	if err != nil {
+		return nil, err
+	}
+	tax, err := call("POST", "/v1/tax-rates", []byte(`{"name":"VAT","percentage":"19","category":"S"}`), 201)
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for i := range 5 {
+		lines = append(lines, fmt.Sprintf(`{"description":"Item %d","quantity":"%d","unit_price":"12.34","tax_rate_ids":[%q]}`, i, i+1, tax["id"]))
+	}
+	invBody := []byte(fmt.Sprintf(`{"customer_id":%q,"lines":[%s]}`, cus["id"], strings.Join(lines, ",")))
+
+	sample, err := call("POST", "/v1/invoices", invBody, 201)
+	if err != nil {
+		return nil, err
+	}
+	bl, err := captureBaseline(ctx, st, name == "PostgreSQL", o.ID, sample["id"].(string))
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	createFinalize, err := measure(d, clients, func(int) error {
+		inv, err := call("POST", "/v1/invoices", invBody, 201)
+		if err != nil {
+			return err
+		}
+		_, err = call("POST", "/v1/invoices/"+inv["id"].(string)+"/finalize", nil, 200)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	plainSQL, err := measure(d, clients, func(int) error {
+		return bl.createFinalize(ctx, o.ID, cus["id"].(string), ident.New("inv", time.Now()))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	one, err := call("POST", "/v1/invoices", invBody, 201)
+	if err != nil {
+		return nil, err
+	}
+	getPath := "/v1/invoices/" + one["id"].(string)
+	getRate, err := measure(d, clients, func(int) error { _, err := call("GET", getPath, nil, 200); return err })
+	if err != nil {
+		return nil, err
+	}
+	fixed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"inv_fixed","status":"open","totals":{"due":"73.43"}}`))
+	}))
+	defer fixed.Close()
+	fixedRate, err := measure(d, clients, func(int) error {
+		resp, err := hc.Get(fixed.URL)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.Body.Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []benchResult{
+		{name, "create a 5-line invoice and finalize it", "the same rows by a plain SQL transaction", createFinalize, plainSQL, 0.60},
+		{name, "GET one invoice", "a minimal net/http handler with a fixed JSON body", getRate, fixedRate, 0.35},
+	}, nil
+}
+
+func benchReport(rs []benchResult, clients int, d time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `make bench` (`go run ./cmd/bursar bench --out docs/benchmarks.md`) on %s.\n\n", time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s/%s, %s. Each rate is measured for %s with %d concurrent clients over loopback HTTP, in one process, beside its baseline measured in the same run; the ratio is what counts, because the machines are shared and noisy.\n\n",
+		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), d, clients)
+	b.WriteString("| store | measure | per second | baseline | baseline per second | ratio | target | met |\n|---|---|---:|---|---:|---:|---:|---|\n")
+	for _, r := range rs {
+		ratio := r.rate / r.baseline
+		met := "yes"
+		if ratio < r.target {
+			met = "**no**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %.0f | %.0f%% | %.0f%% | %s |\n", r.store, r.name, r.rate, r.baselineName, r.baseline, 100*ratio, 100*r.target, met)
+	}
+	return b.String()
+}
+
+func cpuModel() string {
+	raw, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"bursar/internal/store/pgtest"
+	"bursar/internal/store/postgres"
+	"bursar/internal/store/sqlstore"
+)
+
+// openBenchPostgres opens the PostgreSQL to benchmark: url, or else a
+// throw-away cluster started from the system's binaries.
+func openBenchPostgres(ctx context.Context, url string) (*sqlstore.Store, func(), error) {
+	stop := func() {}
+	if url == "" {
+		u, s, err := pgtest.Start()
+		if err != nil {
+			return nil, nil, err
+		}
+		url, stop = u, s
+	}
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return st, stop, nil
+}
+
+// baseline holds the content of one benchmark invoice as the store wrote
+// it, read once so that the baseline writes the very same rows.
+type baseline struct {
+	db                     *sql.DB
+	postgres               bool
+	buyer, seller, content string
+}
+
+// rebind turns ? placeholders into $n for PostgreSQL.
+func (bl *baseline) rebind(q string) string {
+	if !bl.postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// baselineCreateFinalize writes what creating a 5-line draft and finalizing
+// it writes (the invoice row with its lines; the series counter and the
+// finalized row), in two plain SQL transactions and nothing else: no HTTP, no
+// JSON decoding, no validation, no calculation.
+func (bl *baseline) createFinalize(ctx context.Context, orgID, customerID, id string) error {
+	row, db := bl, bl.db
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	err := inTx(ctx, db, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, bl.rebind(`INSERT INTO invoices (id, org_id, created_at, version, number, status, customer_id,
+			buyer, seller, issue_date, due_date, payment_terms_days, buyer_reference, purchase_order, notes, footer, currency,
+			prices_include_tax, content, total_lines_net, total_allowances, total_charges, total_tax_exclusive, total_tax,
+			total_tax_inclusive, total_paid, total_rounding, total_due, amount_paid, amount_credited, credit_applied,
+			content_hash, finalized_at, paid_at, voided_at, updated_at)
+			VALUES (?, ?, ?, 1, '', 'draft', ?, ?, ?, NULL, NULL, NULL, '', '', '', '', 'EUR', ?, ?,
+			18510, 0, 0, 18510, 3517, 22027, 0, 0, 22027, 0, 0, 0, '', NULL, NULL, NULL, ?)`),
+			id, orgID, now, customerID, row.buyer, row.seller, false, row.content, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return inTx(ctx, db, func(tx *sql.Tx) error {
+		var seq int64
+		if err := tx.QueryRowContext(ctx, bl.rebind(`INSERT INTO number_series (org_id, series, last_value) VALUES (?, 'baseline', 1)
+			ON CONFLICT (org_id, series) DO UPDATE SET last_value = number_series.last_value + 1 RETURNING last_value`), orgID).Scan(&seq); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, bl.rebind(`UPDATE invoices SET number = ?, status = 'open', issue_date = ?, due_date = ?,
+			buyer = ?, seller = ?, content = ?, content_hash = ?, finalized_at = ?, version = version + 1, updated_at = ?
+			WHERE org_id = ? AND id = ? AND version = 1`),
+			fmt.Sprintf("BASE-%05d", seq), "2026-11-22", "2026-12-22", row.buyer, row.seller, row.content,
+			"0000000000000000000000000000000000000000000000000000000000000000", now, now, orgID, id)
+		return err
+	})
+}
+
+// captureBaselineRow reads the stored content of an invoice made through the
+// API, for the baseline to write again.
+func captureBaseline(ctx context.Context, st *sqlstore.Store, postgres bool, orgID, id string) (*baseline, error) {
+	bl := &baseline{db: st.DB(), postgres: postgres}
+	err := bl.db.QueryRowContext(ctx, bl.rebind(`SELECT buyer, seller, content FROM invoices WHERE org_id = ? AND id = ?`), orgID, id).
+		Scan(&bl.buyer, &bl.seller, &bl.content)
+	return bl, err
+}
+
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
