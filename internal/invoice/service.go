@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"bursar/internal/catalog"
 	"bursar/internal/civil"
@@ -414,26 +415,12 @@ func (s *Service) Create(ctx context.Context, orgID string, in Input) (*Invoice,
 
 // Update validates in and replaces a draft's content.
 func (s *Service) Update(ctx context.Context, orgID, id string, in Input) (*Invoice, error) {
-	var inv *Invoice
-	err := s.Store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		inv, err = s.Store.GetInvoice(ctx, orgID, id, true)
-		if err != nil {
-			return err
-		}
+	return s.transition(ctx, orgID, id, func(ctx context.Context, inv *Invoice, _ time.Time) error {
 		if inv.Status != StatusDraft {
 			return errFinalized(id)
 		}
-		if err := s.resolve(ctx, inv, in); err != nil {
-			return err
-		}
-		inv.UpdatedAt = s.Now().UTC()
-		return s.Store.UpdateInvoice(ctx, inv)
+		return s.resolve(ctx, inv, in)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return inv, nil
 }
 
 // Get returns one invoice.
