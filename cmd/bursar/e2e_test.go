@@ -205,6 +205,11 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if !strings.Contains(stderr, "created organization") {
 		t.Errorf("admin init stderr = %q, want the report there", stderr)
 	}
+	resp, err := http.Get(p.base + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /readyz = %v, %v; want 200", resp, err)
+	}
+	resp.Body.Close()
 	c := client{t, p.base + "/v1", key}
 	cus := c.do("POST", "/customers", map[string]any{"name": "Globex SARL", "email": "billing@globex.example", "currency": "EUR",
 		"address": map[string]any{"line1": "1 Rue de la Paix", "city": "Paris", "postal_code": "75002", "country": "FR"},
