@@ -45,6 +45,7 @@ type api struct {
 	Deps
 	routes []route
 	mux    *http.ServeMux
+	zones  timeZones
 }
 
 // New returns the handler of every /v1 route.

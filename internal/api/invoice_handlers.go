@@ -24,11 +24,11 @@ type invoiceViewer struct {
 }
 
 func (a *api) invoiceViewer(ctx context.Context, orgID string) (invoiceViewer, error) {
-	o, err := a.Orgs.GetOrganization(ctx, orgID)
+	tz, err := a.timeZoneOf(ctx, orgID)
 	if err != nil {
 		return invoiceViewer{}, err
 	}
-	return invoiceViewer{now: a.Now(), timeZone: o.TimeZone}, nil
+	return invoiceViewer{now: a.Now(), timeZone: tz}, nil
 }
 
 func (v invoiceViewer) view(inv *invoice.Invoice) invoiceView {

@@ -25,6 +25,7 @@ func (a *api) updateOrganization(w http.ResponseWriter, r *http.Request, c calle
 		return err
 	}
 	o, err = org.Update(r.Context(), a.Orgs, c.orgID, in, a.Now())
+	a.forgetTimeZone(c.orgID) // even on error: the update may have been stored
 	if err != nil {
 		return err
 	}

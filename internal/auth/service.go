@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"bursar/internal/errs"
@@ -29,6 +30,76 @@ const FullAccess = "*"
 type Service struct {
 	Store Store
 	Now   func() time.Time
+
+	// cache holds the keys recently read by Authenticate.
+	cache keyCache
+}
+
+// keyCacheTTL is how long Authenticate trusts a key it read from the
+// store. It bounds how late a revocation made by another process (another
+// replica, the admin command) takes effect here; a revocation through this
+// Service's Revoke takes effect at once. Expiry is not cached: it is
+// checked at every request against the key's ExpiresAt.
+const keyCacheTTL = 2 * time.Second
+
+// keyCache maps the hash of a secret to its key, so that a busy client
+// does not cost a database read per request. Freshness is measured on the
+// monotonic clock of the process, not on Service.Now, because the bound it
+// keeps is in real time: a test's fixed clock must not make it unbounded.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[string]cachedKey
+	// gen counts revocations, so that a read begun before one is not
+	// cached after it.
+	gen uint64
+}
+
+type cachedKey struct {
+	key     APIKey
+	fetched time.Time
+}
+
+// get returns the fresh entry of the hash, if any, and the generation to
+// pass to put.
+func (c *keyCache) get(hash []byte) (e cachedKey, gen uint64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok = c.keys[string(hash)]
+	return e, c.gen, ok && time.Since(e.fetched) < keyCacheTTL
+}
+
+// put caches e unless a key was revoked since the generation gen.
+func (c *keyCache) put(e cachedKey, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.keys == nil {
+		c.keys = make(map[string]cachedKey)
+	}
+	// Entries of keys no longer used go when the map grows; a process
+	// serves few keys, so this is rare.
+	if len(c.keys) >= 1024 {
+		for h, old := range c.keys {
+			if time.Since(old.fetched) >= keyCacheTTL {
+				delete(c.keys, h)
+			}
+		}
+	}
+	c.keys[string(e.key.Hash)] = e
+}
+
+// forget drops the key with the id from the cache.
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for h, e := range c.keys {
+		if e.key.ID == id {
+			delete(c.keys, h)
+		}
+	}
 }
 
 // HashSecret returns the stored form of a secret. The secret carries 160
@@ -102,19 +173,28 @@ func (s *Service) CreateAPIKey(ctx context.Context, orgID, name string, scopes [
 }
 
 // Authenticate returns the live key whose secret is given, or an
-// Unauthorized error that says nothing about why.
+// Unauthorized error that says nothing about why. The key is read from the
+// store at most every keyCacheTTL; the caller gets its own copy.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*APIKey, error) {
 	denied := errs.E(errs.Unauthorized, "unauthenticated", "a valid API key is required")
 	if !strings.HasPrefix(secret, SecretPrefix) || len(secret) > 100 {
 		return nil, denied
 	}
-	k, err := s.Store.GetAPIKeyByHash(ctx, HashSecret(secret))
-	if errs.KindOf(err) == errs.NotFound {
-		return nil, denied
+	hash := HashSecret(secret)
+	e, gen, ok := s.cache.get(hash)
+	if !ok {
+		e.fetched = time.Now()
+		stored, err := s.Store.GetAPIKeyByHash(ctx, hash)
+		if errs.KindOf(err) == errs.NotFound {
+			return nil, denied
+		}
+		if err != nil {
+			return nil, err
+		}
+		e.key = *stored
+		s.cache.put(e, gen)
 	}
-	if err != nil {
-		return nil, err
-	}
+	k := e.key
 	now := s.Now()
 	if k.RevokedAt != nil || (k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)) {
 		return nil, denied
@@ -122,11 +202,15 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*APIKey, err
 	// Recording the last use at minute precision keeps a hot key from
 	// writing on every request.
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
-		if err := s.Store.TouchAPIKey(ctx, k.ID, now.UTC()); err != nil {
+		used := now.UTC()
+		if err := s.Store.TouchAPIKey(ctx, k.ID, used); err != nil {
 			return nil, err
 		}
+		k.LastUsedAt = &used
+		e.key = k
+		s.cache.put(e, gen) // as fresh as it was: the touch read nothing
 	}
-	return k, nil
+	return &k, nil
 }
 
 // Revoke revokes a key at once.
@@ -134,6 +218,7 @@ func (s *Service) Revoke(ctx context.Context, orgID, id string) (*APIKey, error)
 	if err := s.Store.RevokeAPIKey(ctx, orgID, id, s.Now().UTC()); err != nil {
 		return nil, err
 	}
+	s.cache.forget(id)
 	return s.Store.GetAPIKey(ctx, orgID, id)
 }
 
