@@ -147,7 +147,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, orgID, name string, scopes [
 	}
 	for i, sc := range scopes {
 		if !ValidScope(sc) {
-			f.Add("scopes["+itoa(i)+"]", "must be \"*\", \"read\", \"write\" or RESOURCE:read|write with RESOURCE one of %s", strings.Join(Resources, ", "))
+			f.Add("scopes["+strconv.Itoa(i)+"]", "must be \"*\", \"read\", \"write\" or RESOURCE:read|write with RESOURCE one of %s", strings.Join(Resources, ", "))
 		}
 	}
 	now := s.Now().UTC()
@@ -226,5 +226,3 @@ func (s *Service) Revoke(ctx context.Context, orgID, id string) (*APIKey, error)
 func (s *Service) List(ctx context.Context, orgID string, p page.Params) ([]*APIKey, error) {
 	return s.Store.ListAPIKeys(ctx, orgID, p)
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

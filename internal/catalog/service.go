@@ -208,7 +208,7 @@ func (s *Service) applyProduct(ctx context.Context, orgID string, in ProductInpu
 			if errs.KindOf(err) != errs.NotFound {
 				return err
 			}
-			f.Add("tax_rate_ids["+itoa(i)+"]", "no such tax rate")
+			f.Add("tax_rate_ids["+strconv.Itoa(i)+"]", "no such tax rate")
 		}
 	}
 	if err := f.Err(); err != nil {
@@ -246,5 +246,3 @@ func (s *Service) UpdateProduct(ctx context.Context, orgID, id string, in Produc
 	p.UpdatedAt = s.Now().UTC()
 	return p, s.Store.UpdateProduct(ctx, p)
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

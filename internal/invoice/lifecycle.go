@@ -154,12 +154,6 @@ func (s *Service) Finalize(ctx context.Context, orgID, id string) (*Invoice, err
 			return err
 		}
 		inv.Number, _ = FormatNumber(o.InvoiceSeries, inv.IssueDate, seq)
-		if err := calculate(&inv.Document, inv.paid()); err != nil {
-			return err
-		}
-		if inv.ContentHash, err = ContentHashOf(inv); err != nil {
-			return err
-		}
 		// The customer's credit balance pays what it can, as Stripe does.
 		if cus.CreditBalance > 0 && cus.Currency == inv.Currency && inv.Totals.Due.Sign() > 0 {
 			due, _ := inv.Currency.Minor(inv.Totals.Due)
@@ -171,7 +165,13 @@ func (s *Service) Finalize(ctx context.Context, orgID, id string) (*Invoice, err
 		}
 		inv.Status = StatusOpen
 		inv.FinalizedAt = &now
-		return s.settle(inv, now)
+		if err := s.settle(inv, now); err != nil {
+			return err
+		}
+		// The hash covers content that no payment changes, computed
+		// once the totals are final.
+		inv.ContentHash, err = ContentHashOf(inv)
+		return err
 	})
 }
 

@@ -27,9 +27,11 @@ func (a Address) Validate(prefix string, f *errs.Fields) {
 	if a.Country != "" && !ValidCountry(a.Country) {
 		f.Add(prefix+".country", "must be an ISO 3166-1 alpha-2 code such as DE")
 	}
-	for name, v := range map[string]string{"line1": a.Line1, "line2": a.Line2, "city": a.City, "postal_code": a.PostalCode, "region": a.Region} {
-		if len(v) > 200 {
-			f.Add(prefix+"."+name, "must be at most 200 characters")
+	// A slice, not a map, so that errors come in a stable order.
+	for _, p := range [...]struct{ name, v string }{{"line1", a.Line1}, {"line2", a.Line2}, {"city", a.City},
+		{"postal_code", a.PostalCode}, {"region", a.Region}} {
+		if len(p.v) > 200 {
+			f.Add(prefix+"."+p.name, "must be at most 200 characters")
 		}
 	}
 }
