@@ -19,9 +19,15 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// finalizeConcurrently creates n drafts and finalizes them from g
-// goroutines, returning the numbers assigned.
-func finalizeConcurrently(t *testing.T, st *sqlstore.Store, n, g int) []string {
+// fixture is an organization with one EUR customer on a store.
+type fixture struct {
+	svc   *invoice.Service
+	st    *sqlstore.Store
+	orgID string
+	cusID string
+}
+
+func newFixture(t *testing.T, st *sqlstore.Store) fixture {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -37,10 +43,29 @@ func finalizeConcurrently(t *testing.T, st *sqlstore.Store, n, g int) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &invoice.Service{Store: st, Now: time.Now}
+	return fixture{svc: &invoice.Service{Store: st, Now: time.Now}, st: st, orgID: o.ID, cusID: cus.ID}
+}
+
+func openSQLite(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir()+"/bursar.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// finalizeConcurrently creates n drafts and finalizes them from g
+// goroutines, returning the numbers assigned.
+func finalizeConcurrently(t *testing.T, st *sqlstore.Store, n, g int) []string {
+	t.Helper()
+	ctx := context.Background()
+	fx := newFixture(t, st)
+	svc := fx.svc
 	ids := make([]string, n)
 	for i := range ids {
-		inv, err := svc.Create(ctx, o.ID, invoice.Input{CustomerID: cus.ID, Lines: []invoice.LineInput{{Description: "x", Quantity: "1", UnitPrice: "10.00"}}})
+		inv, err := svc.Create(ctx, fx.orgID, invoice.Input{CustomerID: fx.cusID, Lines: []invoice.LineInput{{Description: "x", Quantity: "1", UnitPrice: "10.00"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +80,7 @@ func finalizeConcurrently(t *testing.T, st *sqlstore.Store, n, g int) []string {
 		go func() {
 			defer wg.Done()
 			for id := range work {
-				inv, err := svc.Finalize(ctx, o.ID, id)
+				inv, err := svc.Finalize(ctx, fx.orgID, id)
 				if err != nil {
 					t.Errorf("finalize %s: %v", id, err)
 					continue
@@ -96,12 +121,7 @@ func checkGapFree(t *testing.T, numbers []string, n int) {
 }
 
 func TestFinalizeConcurrentlyGapFreeSQLite(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), t.TempDir()+"/bursar.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	checkGapFree(t, finalizeConcurrently(t, st, 500, 16), 500)
+	checkGapFree(t, finalizeConcurrently(t, openSQLite(t), 500, 16), 500)
 }
 
 func TestFinalizeConcurrentlyGapFreePostgres(t *testing.T) {
