@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -86,15 +87,31 @@ func Parse(s string) (Decimal, error) {
 	if len(intPart)+len(frac) > MaxDigits {
 		return Decimal{}, fmt.Errorf("%w: %q has more than %d digits", ErrSyntax, s, MaxDigits)
 	}
-	c, ok := new(big.Int).SetString(intPart+frac, 10)
-	if !ok {
-		return Decimal{}, fmt.Errorf("%w: %q", ErrSyntax, s)
+	var c *big.Int
+	if len(intPart)+len(frac) <= maxSmallDigits {
+		// Every amount a person writes fits in 18 digits: build the
+		// coefficient in a uint64 rather than through big.Int's parser.
+		var v uint64
+		for _, part := range []string{intPart, frac} {
+			for i := 0; i < len(part); i++ {
+				v = v*10 + uint64(part[i]-'0')
+			}
+		}
+		c = new(big.Int).SetUint64(v)
+	} else {
+		var ok bool
+		if c, ok = new(big.Int).SetString(intPart+frac, 10); !ok {
+			return Decimal{}, fmt.Errorf("%w: %q", ErrSyntax, s)
+		}
 	}
 	if neg {
 		c.Neg(c)
 	}
 	return Decimal{coef: c, scale: int32(len(frac))}, nil
 }
+
+// maxSmallDigits is the most decimal digits that always fit in a uint64.
+const maxSmallDigits = 19
 
 // MustParse is Parse for constants in code and tests; it panics on bad input.
 func MustParse(s string) Decimal {
@@ -248,8 +265,21 @@ func (d Decimal) MinorUnits(digits int) (int64, bool) {
 }
 
 // String formats d with exactly its scale's fraction digits: "1190.00".
-func (d Decimal) String() string {
+func (d Decimal) String() string { return string(d.append(nil)) }
+
+// append appends String's text to b.
+func (d Decimal) append(b []byte) []byte {
 	c := d.c()
+	if c.IsInt64() && d.scale >= 0 {
+		// The common case, formatted without big.Int's allocations.
+		v := c.Int64()
+		var buf [24]byte
+		digits := strconv.AppendUint(buf[:0], absUint64(v), 10)
+		if v < 0 {
+			b = append(b, '-')
+		}
+		return appendPointed(b, digits, int(d.scale))
+	}
 	neg := c.Sign() < 0
 	digits := new(big.Int).Abs(c).String()
 	if d.scale < 0 && c.Sign() != 0 {
@@ -257,24 +287,43 @@ func (d Decimal) String() string {
 		// the coefficient in those units.
 		digits += strings.Repeat("0", int(-d.scale))
 	}
-	if d.scale > 0 {
-		if pad := int(d.scale) + 1 - len(digits); pad > 0 {
-			digits = strings.Repeat("0", pad) + digits
-		}
-		cut := len(digits) - int(d.scale)
-		digits = digits[:cut] + "." + digits[cut:]
-	}
 	if neg {
-		return "-" + digits
+		b = append(b, '-')
 	}
-	return digits
+	return appendPointed(b, []byte(digits), int(max(d.scale, 0)))
 }
 
-// MarshalJSON writes d as a JSON string, never as a JSON number, so that no
-// client parses it into a float by accident.
-func (d Decimal) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + d.String() + `"`), nil
+// appendPointed appends the digits of a coefficient with a decimal point
+// placed scale digits from the right, padding with zeros as needed.
+func appendPointed(b, digits []byte, scale int) []byte {
+	if scale == 0 {
+		return append(b, digits...)
+	}
+	if len(digits) <= scale {
+		b = append(b, '0', '.')
+		for range scale - len(digits) {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
+	}
+	cut := len(digits) - scale
+	b = append(b, digits[:cut]...)
+	b = append(b, '.')
+	return append(b, digits[cut:]...)
 }
+
+func absUint64(v int64) uint64 {
+	if v < 0 {
+		return uint64(-(v + 1)) + 1 // no overflow at math.MinInt64
+	}
+	return uint64(v)
+}
+
+// MarshalText writes d's exact text. encoding/json quotes it, so a Decimal
+// is always a JSON string, never a JSON number that a client could parse
+// into a float by accident (and, unlike a MarshalJSON method, the encoder
+// need not re-validate the output).
+func (d Decimal) MarshalText() ([]byte, error) { return d.append(nil), nil }
 
 // UnmarshalJSON accepts only a JSON string holding a plain decimal.
 func (d *Decimal) UnmarshalJSON(b []byte) error {

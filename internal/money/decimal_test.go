@@ -3,6 +3,8 @@ package money
 import (
 	"encoding/json"
 	"errors"
+	"math"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -348,6 +350,55 @@ func TestSQL_ValueAndScan(t *testing.T) {
 		var d Decimal
 		if err := d.Scan(src); err == nil {
 			t.Errorf("Scan(%#v): got %s, want an error", src, d)
+		}
+	}
+}
+
+// String's int64 fast path and its big.Int path must write the same text:
+// New builds coefficients on both sides of the int64 boundary.
+func TestString_FastAndBigPathsAgree(t *testing.T) {
+	big19 := new(big.Int).Lsh(big.NewInt(1), 63) // 2^63, one past int64
+	tests := []struct {
+		d    Decimal
+		want string
+	}{
+		{New(5, 2), "0.05"},
+		{New(-5, 2), "-0.05"},
+		{New(5, 0), "5"},
+		{New(0, 3), "0.000"},
+		{New(-1234, 3), "-1.234"},
+		{New(math.MinInt64, 2), "-92233720368547758.08"},
+		{New(math.MaxInt64, 19), "0.9223372036854775807"},
+		{Decimal{coef: big19, scale: 2}, "92233720368547758.08"},
+		{Decimal{coef: new(big.Int).Neg(big19), scale: 21}, "-0.009223372036854775808"},
+		{Decimal{coef: big.NewInt(12), scale: -2}, "1200"},
+		{Decimal{coef: big.NewInt(-12), scale: -1}, "-120"},
+		{Decimal{coef: big.NewInt(0), scale: -2}, "0"},
+	}
+	for _, tt := range tests {
+		if got := tt.d.String(); got != tt.want {
+			t.Errorf("String(%v×10^-%d) = %q, want %q", tt.d.coef, tt.d.scale, got, tt.want)
+		}
+	}
+}
+
+// Parse's uint64 fast path (up to 19 digits) and its big.Int path must
+// read the same numbers.
+func TestParse_FastPathAgreesWithBigInt(t *testing.T) {
+	for _, s := range []string{"9999999999999999999", "999999999.9999999999", "-1844674407370955161.5",
+		"18446744073709551615", "0.000000000001", "-0", "00012.340"} {
+		d, err := Parse(s)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", s, err)
+		}
+		digits := strings.Replace(strings.TrimPrefix(s, "-"), ".", "", 1)
+		want, _ := new(big.Int).SetString(digits, 10)
+		if strings.HasPrefix(s, "-") {
+			want.Neg(want)
+		}
+		_, frac, _ := strings.Cut(s, ".")
+		if d.coef.Cmp(want) != 0 || int(d.Scale()) != len(frac) {
+			t.Errorf("Parse(%q) = %v×10^-%d, want %v×10^-%d", s, d.coef, d.Scale(), want, len(frac))
 		}
 	}
 }

@@ -11,14 +11,14 @@ const creditNoteCols = "id, org_id, number, invoice_id, customer_id, buyer, sell
 
 var insertCreditNoteSQL = insertSQL("credit_notes", creditNoteCols)
 
-func scanCreditNote(sc scanner) (*invoice.CreditNote, error) {
+func (s *Store) scanCreditNote(sc scanner) (*invoice.CreditNote, error) {
 	var cn invoice.CreditNote
 	var customerID string
 	dd := documentDest{d: &cn.Document}
 	var applied, credited int64
 	dests := []any{&cn.ID, &cn.OrgID, &cn.Number, &cn.InvoiceID, &customerID, jsonDest{&cn.Buyer}, jsonDest{&cn.Seller},
 		&cn.IssueDate, &cn.Reason}
-	dests = append(dests, dd.dests()...)
+	dests = append(dests, dd.dests(s.contents)...)
 	dests = append(dests, &applied, &credited, &cn.ContentHash, timeDest{&cn.CreatedAt})
 	if err := sc.Scan(dests...); err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func (s *Store) InsertCreditNote(ctx context.Context, cn *invoice.CreditNote) er
 
 // GetCreditNote reads a credit note of the organization.
 func (s *Store) GetCreditNote(ctx context.Context, orgID, id string) (*invoice.CreditNote, error) {
-	cn, err := scanCreditNote(s.queryRow(ctx, "SELECT "+creditNoteCols+" FROM credit_notes WHERE org_id = ? AND id = ?", orgID, id))
+	cn, err := s.scanCreditNote(s.queryRow(ctx, "SELECT "+creditNoteCols+" FROM credit_notes WHERE org_id = ? AND id = ?", orgID, id))
 	if err := s.getOne(err, "credit note", id); err != nil {
 		return nil, err
 	}
@@ -76,5 +76,5 @@ func (s *Store) ListCreditNotes(ctx context.Context, orgID string, f invoice.Fil
 	l := newList(orgID).andIf("invoice_id", f.InvoiceID).andIf("customer_id", f.CustomerID)
 	dateRange(l, "issue_date", f)
 	q, args := l.sql(creditNoteCols, "credit_notes", f.Params)
-	return list(ctx, s, "credit notes", q, args, scanCreditNote)
+	return list(ctx, s, "credit notes", q, args, s.scanCreditNote)
 }

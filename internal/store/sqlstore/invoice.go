@@ -45,8 +45,8 @@ type documentDest struct {
 	totals [9]int64
 }
 
-func (dd *documentDest) dests() []any {
-	dests := []any{&dd.d.Currency, &dd.d.PricesIncludeTax, jsonDest{&dd.c}}
+func (dd *documentDest) dests(cc *contentCache) []any {
+	dests := []any{&dd.d.Currency, &dd.d.PricesIncludeTax, contentDest{cc, &dd.c}}
 	for i := range dd.totals {
 		dests = append(dests, &dd.totals[i])
 	}
@@ -98,14 +98,14 @@ func invoiceSetArgs(inv *invoice.Invoice) ([]any, error) {
 	return args, m.err
 }
 
-func scanInvoice(sc scanner) (*invoice.Invoice, error) {
+func (s *Store) scanInvoice(sc scanner) (*invoice.Invoice, error) {
 	var inv invoice.Invoice
 	dd := documentDest{d: &inv.Document}
 	var paid, credited, applied int64
 	dests := []any{&inv.ID, &inv.OrgID, timeDest{&inv.CreatedAt}, &inv.Version, &inv.Number, &inv.Status, &inv.CustomerID,
 		jsonDest{&inv.Buyer}, jsonDest{&inv.Seller}, &inv.IssueDate, &inv.DueDate, &inv.PaymentTermsDays,
 		&inv.BuyerReference, &inv.PurchaseOrder, &inv.Notes, &inv.Footer}
-	dests = append(dests, dd.dests()...)
+	dests = append(dests, dd.dests(s.contents)...)
 	dests = append(dests, &paid, &credited, &applied, &inv.ContentHash, nullTimeDest{&inv.FinalizedAt},
 		nullTimeDest{&inv.PaidAt}, nullTimeDest{&inv.VoidedAt}, timeDest{&inv.UpdatedAt})
 	if err := sc.Scan(dests...); err != nil {
@@ -158,7 +158,7 @@ func (s *Store) GetInvoice(ctx context.Context, orgID, id string, forUpdate bool
 	if forUpdate {
 		q += s.d.ForUpdate
 	}
-	inv, err := scanInvoice(s.queryRow(ctx, q, orgID, id))
+	inv, err := s.scanInvoice(s.queryRow(ctx, q, orgID, id))
 	if err := s.getOne(err, "invoice", id); err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (s *Store) ListInvoices(ctx context.Context, orgID string, f invoice.Filter
 	l := newList(orgID).andIf("status", string(f.Status)).andIf("customer_id", f.CustomerID)
 	dateRange(l, "issue_date", f)
 	q, args := l.sql(invoiceCols, "invoices", f.Params)
-	return list(ctx, s, "invoices", q, args, scanInvoice)
+	return list(ctx, s, "invoices", q, args, s.scanInvoice)
 }
 
 // dateRange adds the filter's inclusive date range on column.
