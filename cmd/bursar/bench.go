@@ -60,7 +60,7 @@ func runBench(ctx context.Context, io stdio, args []string) error {
 	defer os.RemoveAll(dir)
 	stores := []struct {
 		key, name string
-		open func() (*sqlstore.Store, func(), error)
+		open      func() (*sqlstore.Store, func(), error)
 	}{
 		{"sqlite", "SQLite", func() (*sqlstore.Store, func(), error) {
 			st, err := openStore(ctx, storeFlags{dataDir: dir})
