@@ -23,6 +23,7 @@ const (
 	Unauthorized             // no valid credentials
 	Forbidden                // credentials lack the permission
 	TooLarge                 // the request body is larger than allowed
+	RateLimited              // the caller spent its request budget; retry later
 )
 
 // FieldError names one field and why its value was refused. Field is a JSON
