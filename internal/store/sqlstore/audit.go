@@ -1,0 +1,248 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"bursar/internal/audit"
+	"bursar/internal/errs"
+)
+
+var _ audit.Store = (*Store)(nil)
+
+// LockAuditTree implements audit.Store. The tree's row is the lock: on
+// PostgreSQL a row lock that serializes appenders of every replica; on
+// SQLite the write transaction already excludes every other writer.
+func (s *Store) LockAuditTree(ctx context.Context, tree string) (int64, error) {
+	if s.txOf(ctx) == nil {
+		return 0, errors.New("audit: LockAuditTree outside a transaction")
+	}
+	if _, err := s.exec(ctx, "INSERT INTO audit_trees (tree, size) VALUES (?, 0) ON CONFLICT (tree) DO NOTHING", tree); err != nil {
+		return 0, s.fail(err, "create", "audit tree", tree)
+	}
+	var n int64
+	if err := s.queryRow(ctx, "SELECT size FROM audit_trees WHERE tree = ?"+s.d.ForUpdate, tree).Scan(&n); err != nil {
+		return 0, s.fail(err, "lock", "audit tree", tree)
+	}
+	return n, nil
+}
+
+// ReadAuditHashes implements audit.Store.
+func (s *Store) ReadAuditHashes(ctx context.Context, tree string, indexes []int64) ([]tlog.Hash, error) {
+	if len(indexes) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(indexes)+1)
+	args = append(args, tree)
+	for _, x := range indexes {
+		args = append(args, x)
+	}
+	// The indexes are few (O(log n)) except in verify, which reads them in
+	// bounded chunks.
+	rows, err := s.query(ctx, "SELECT idx, hash FROM audit_hashes WHERE tree = ? AND idx IN ("+
+		strings.TrimSuffix(strings.Repeat("?, ", len(indexes)), ", ")+")", args...)
+	if err != nil {
+		return nil, s.fail(err, "read", "audit hashes", tree)
+	}
+	defer rows.Close()
+	got := make(map[int64]tlog.Hash, len(indexes))
+	for rows.Next() {
+		var idx int64
+		var b []byte
+		if err := rows.Scan(&idx, &b); err != nil {
+			return nil, s.fail(err, "read", "audit hashes", tree)
+		}
+		if len(b) != tlog.HashSize {
+			return nil, fmt.Errorf("audit: stored hash %d of %s has %d bytes", idx, tree, len(b))
+		}
+		got[idx] = tlog.Hash(b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "read", "audit hashes", tree)
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		h, ok := got[x]
+		if !ok {
+			return nil, fmt.Errorf("audit: stored hash %d of tree %s is missing", x, tree)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// InsertAuditEntry implements audit.Store.
+func (s *Store) InsertAuditEntry(ctx context.Context, e *audit.Entry, leaf []byte, hashes []tlog.Hash) error {
+	id := strconv.FormatInt(e.Index, 10)
+	at := e.Time
+	if _, err := s.exec(ctx, `INSERT INTO audit_entries (tree, idx, leaf, created_at, actor_id, action, object_type, object_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.Tree, e.Index, string(leaf), stamp(&at), e.Actor.ID, e.Action, e.ObjectType, e.ObjectID); err != nil {
+		return s.fail(err, "insert", "audit entry", id)
+	}
+	base := tlog.StoredHashIndex(0, e.Index)
+	for i, h := range hashes {
+		if _, err := s.exec(ctx, "INSERT INTO audit_hashes (tree, idx, hash) VALUES (?, ?, ?)", e.Tree, base+int64(i), h[:]); err != nil {
+			return s.fail(err, "insert", "audit hash", id)
+		}
+	}
+	if _, err := s.exec(ctx, "UPDATE audit_trees SET size = ? WHERE tree = ?", e.Index+1, e.Tree); err != nil {
+		return s.fail(err, "grow", "audit tree", e.Tree)
+	}
+	return nil
+}
+
+// ScanAuditLeaves implements audit.Store.
+func (s *Store) ScanAuditLeaves(ctx context.Context, tree string, fn func(index int64, leaf []byte) error) error {
+	rows, err := s.query(ctx, "SELECT idx, leaf FROM audit_entries WHERE tree = ? ORDER BY idx", tree)
+	if err != nil {
+		return s.fail(err, "scan", "audit tree", tree)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int64
+		var leaf string
+		if err := rows.Scan(&idx, &leaf); err != nil {
+			return s.fail(err, "scan", "audit tree", tree)
+		}
+		if err := fn(idx, []byte(leaf)); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.fail(err, "scan", "audit tree", tree)
+	}
+	return nil
+}
+
+// ListAuditEntries implements audit.Store: newest first by index, or, for
+// an export (Since), oldest first.
+func (s *Store) ListAuditEntries(ctx context.Context, f audit.Filter) ([]*audit.Stored, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	add("tree = ?", f.Tree)
+	if f.ObjectType != "" {
+		add("object_type = ?", f.ObjectType)
+	}
+	if f.ObjectID != "" {
+		add("object_id = ?", f.ObjectID)
+	}
+	if f.ActorID != "" {
+		add("actor_id = ?", f.ActorID)
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.CreatedAfter != nil {
+		t := *f.CreatedAfter
+		add("created_at > ?", stamp(&t))
+	}
+	if f.CreatedBefore != nil {
+		t := *f.CreatedBefore
+		add("created_at < ?", stamp(&t))
+	}
+	order, limit := " ORDER BY idx DESC LIMIT ?", f.Size()
+	if f.Since != nil {
+		t := *f.Since
+		add("created_at >= ?", stamp(&t))
+		order, limit = " ORDER BY idx", -1
+	} else if f.StartingAfter != "" {
+		idx, err := audit.ParseEntryID(f.StartingAfter)
+		if err != nil {
+			return nil, &errs.Error{Kind: errs.Invalid, Code: "validation_failed", Message: "the request has invalid fields",
+				Fields: []errs.FieldError{{Field: "starting_after", Reason: "must be the id of an audit event, such as aud_12"}}}
+		}
+		add("idx < ?", idx)
+	}
+	q := "SELECT leaf FROM audit_entries WHERE " + strings.Join(where, " AND ") + order
+	if limit > 0 {
+		args = append(args, limit)
+	} else {
+		q = strings.TrimSuffix(q, " LIMIT ?")
+	}
+	return list(ctx, s, "audit entries", q, args, func(sc scanner) (*audit.Stored, error) {
+		var leaf string
+		if err := sc.Scan(&leaf); err != nil {
+			return nil, err
+		}
+		e, err := audit.Parse([]byte(leaf))
+		if err != nil {
+			return nil, err
+		}
+		return &audit.Stored{Entry: e, Leaf: []byte(leaf)}, nil
+	})
+}
+
+// InsertAuditCheckpoint implements audit.Store.
+func (s *Store) InsertAuditCheckpoint(ctx context.Context, c *audit.Checkpoint) error {
+	at := c.CreatedAt
+	if _, err := s.exec(ctx, "INSERT INTO audit_checkpoints (tree, size, hash, note, created_at) VALUES (?, ?, ?, ?, ?)",
+		c.Tree, c.Size, c.Hash[:], string(c.Note), stamp(&at)); err != nil {
+		return s.fail(err, "insert", "audit checkpoint", c.Tree)
+	}
+	return nil
+}
+
+const checkpointCols = "tree, size, hash, note, created_at"
+
+func scanCheckpoint(sc scanner) (*audit.Checkpoint, error) {
+	var c audit.Checkpoint
+	var h []byte
+	var n string
+	if err := sc.Scan(&c.Tree, &c.Size, &h, &n, timeDest{&c.CreatedAt}); err != nil {
+		return nil, err
+	}
+	if len(h) != tlog.HashSize {
+		return nil, fmt.Errorf("audit: checkpoint %d of %s: hash has %d bytes", c.Size, c.Tree, len(h))
+	}
+	c.Hash, c.Note = tlog.Hash(h), []byte(n)
+	return &c, nil
+}
+
+// LatestAuditCheckpoint implements audit.Store.
+func (s *Store) LatestAuditCheckpoint(ctx context.Context, tree string) (*audit.Checkpoint, error) {
+	c, err := scanCheckpoint(s.queryRow(ctx, "SELECT "+checkpointCols+" FROM audit_checkpoints WHERE tree = ? ORDER BY size DESC LIMIT 1", tree))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "not_found", "no audit checkpoint has been written yet")
+	}
+	if err != nil {
+		return nil, s.fail(err, "get", "audit checkpoint", tree)
+	}
+	return c, nil
+}
+
+// ListAuditCheckpoints implements audit.Store.
+func (s *Store) ListAuditCheckpoints(ctx context.Context, tree string) ([]*audit.Checkpoint, error) {
+	return list(ctx, s, "audit checkpoints", "SELECT "+checkpointCols+" FROM audit_checkpoints WHERE tree = ? ORDER BY size", []any{tree}, scanCheckpoint)
+}
+
+// AuditTrees implements audit.Store.
+func (s *Store) AuditTrees(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.query(ctx, "SELECT tree, size FROM audit_trees")
+	if err != nil {
+		return nil, s.fail(err, "list", "audit trees", "")
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var t string
+		var n int64
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, s.fail(err, "list", "audit trees", "")
+		}
+		out[t] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "list", "audit trees", "")
+	}
+	return out, nil
+}
