@@ -74,7 +74,7 @@ func New(d Deps) http.Handler {
 // route serves gets a 404 problem, a method that its path does not take a
 // 405 problem, where the bare ServeMux would answer in plain text.
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = a.withRequestID(w, r)
+	r = withRequestID(w, r, a.Now)
 	// A path that is not in canonical form would get a redirect from the
 	// mux; no route has one, so it is simply not found.
 	canonical := path.Clean(r.URL.Path) == r.URL.Path

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"bursar/internal/auth"
 	"bursar/internal/errs"
@@ -19,12 +20,30 @@ type ctxKey int
 const requestIDKey ctxKey = iota
 
 // withRequestID gives the request an identifier, in its context and in the
-// X-Request-Id response header, for problem documents and logs.
-func (a *api) withRequestID(w http.ResponseWriter, r *http.Request) *http.Request {
-	id := ident.New("req", a.Now())
+// X-Request-Id response header, for problem documents and logs. A request
+// that already has one (from RequestIDs, in front of the guard) keeps it, so
+// that a request has one id wherever it is answered.
+func withRequestID(w http.ResponseWriter, r *http.Request, now func() time.Time) *http.Request {
+	if requestID(r.Context()) != "" {
+		return r
+	}
+	id := ident.New("req", now())
 	w.Header().Set("X-Request-Id", id)
 	return r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 }
+
+// RequestIDs is middleware that gives every request its identifier before
+// it reaches next. The server puts it in front of everything that may answer
+// with a problem document before the API does (the guard), so that such
+// answers name a request id too.
+func RequestIDs(now func() time.Time, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, withRequestID(w, r, now))
+	})
+}
+
+// RequestID returns the identifier of the request, or "" if it has none.
+func RequestID(ctx context.Context) string { return requestID(ctx) }
 
 // requestID returns the identifier of the request.
 func requestID(ctx context.Context) string {

@@ -29,6 +29,7 @@ var kindStatus = map[errs.Kind]int{
 	errs.Unauthorized: http.StatusUnauthorized,
 	errs.Forbidden:    http.StatusForbidden,
 	errs.TooLarge:     http.StatusRequestEntityTooLarge,
+	errs.RateLimited:  http.StatusTooManyRequests,
 }
 
 // codeStatus refines kindStatus for the errors about the form of a request
@@ -76,6 +77,18 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &e) || e.Kind == errs.Internal {
 		a.Logger.ErrorContext(r.Context(), "api: request failed", "request_id", requestID(r.Context()),
 			"method", r.Method, "route", r.Pattern, "err", err)
+	}
+	WriteProblem(w, r, err)
+}
+
+// WriteProblem answers err as a problem document, its status decided by
+// the one table of kinds and codes. It is exported for the middleware in
+// front of the API (the guard), whose refusals must look like the API's
+// own. An error that is not an *errs.Error, or is of kind Internal, is
+// answered with a generic 500 that shows nothing of it; the caller logs it.
+func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Kind == errs.Internal {
 		e = errs.E(errs.Internal, codeInternal, "an internal error occurred; quote the request id when you report it")
 	}
 	status := statusOf(e)
