@@ -16,9 +16,9 @@ func (s *Store) scanCreditNote(sc scanner) (*invoice.CreditNote, error) {
 	var customerID string
 	dd := documentDest{d: &cn.Document}
 	var applied, credited int64
-	dests := []any{&cn.ID, &cn.OrgID, &cn.Number, &cn.InvoiceID, &customerID, jsonDest{&cn.Buyer}, jsonDest{&cn.Seller},
+	dests := []any{&cn.ID, &cn.OrgID, &cn.Number, &cn.InvoiceID, &customerID, s.caches.buyer.dest(&cn.Buyer), s.caches.seller.dest(&cn.Seller),
 		&cn.IssueDate, &cn.Reason}
-	dests = append(dests, dd.dests(s.contents)...)
+	dests = append(dests, dd.dests(s.caches.content)...)
 	dests = append(dests, &applied, &credited, &cn.ContentHash, timeDest{&cn.CreatedAt})
 	if err := sc.Scan(dests...); err != nil {
 		return nil, err

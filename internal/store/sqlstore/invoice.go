@@ -45,8 +45,8 @@ type documentDest struct {
 	totals [9]int64
 }
 
-func (dd *documentDest) dests(cc *contentCache) []any {
-	dests := []any{&dd.d.Currency, &dd.d.PricesIncludeTax, contentDest{cc, &dd.c}}
+func (dd *documentDest) dests(cc *textCache[content]) []any {
+	dests := []any{&dd.d.Currency, &dd.d.PricesIncludeTax, cc.dest(&dd.c)}
 	for i := range dd.totals {
 		dests = append(dests, &dd.totals[i])
 	}
@@ -103,9 +103,9 @@ func (s *Store) scanInvoice(sc scanner) (*invoice.Invoice, error) {
 	dd := documentDest{d: &inv.Document}
 	var paid, credited, applied int64
 	dests := []any{&inv.ID, &inv.OrgID, timeDest{&inv.CreatedAt}, &inv.Version, &inv.Number, &inv.Status, &inv.CustomerID,
-		jsonDest{&inv.Buyer}, jsonDest{&inv.Seller}, &inv.IssueDate, &inv.DueDate, &inv.PaymentTermsDays,
+		s.caches.buyer.dest(&inv.Buyer), s.caches.seller.dest(&inv.Seller), &inv.IssueDate, &inv.DueDate, &inv.PaymentTermsDays,
 		&inv.BuyerReference, &inv.PurchaseOrder, &inv.Notes, &inv.Footer}
-	dests = append(dests, dd.dests(s.contents)...)
+	dests = append(dests, dd.dests(s.caches.content)...)
 	dests = append(dests, &paid, &credited, &applied, &inv.ContentHash, nullTimeDest{&inv.FinalizedAt},
 		nullTimeDest{&inv.PaidAt}, nullTimeDest{&inv.VoidedAt}, timeDest{&inv.UpdatedAt})
 	if err := sc.Scan(dests...); err != nil {

@@ -89,14 +89,14 @@ type Store struct {
 	// stmts holds the prepared statements by query, when the dialect
 	// prepares statements.
 	stmts sync.Map
-	// contents caches decoded document content (see contentCache).
-	contents *contentCache
+	// caches keep decoded JSON columns of documents (see textCache).
+	caches documentCaches
 }
 
 // New returns a store over db, which it owns from now on (Close closes it).
 // It does not migrate: call Migrate.
 func New(db *sql.DB, d Dialect) *Store {
-	s := &Store{db: db, d: d, contents: newContentCache()}
+	s := &Store{db: db, d: d, caches: newDocumentCaches()}
 	if d.SerializeWriters {
 		s.writer = make(chan struct{}, 1)
 	}

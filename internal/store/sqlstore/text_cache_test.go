@@ -11,7 +11,7 @@ import (
 
 // A cached document's content must come back equal to a fresh decoding
 // every time, even after a caller changed the copy it was given.
-func TestContentCacheReturnsIndependentCopies(t *testing.T) {
+func TestTextCacheReturnsIndependentCopies(t *testing.T) {
 	tax := invoice.Tax{TaxRateID: "txr_1", Name: "VAT", Category: "S", Percentage: money.MustParse("19")}
 	orig := content{
 		Lines: []invoice.Line{{Description: "A", Quantity: money.MustParse("2"), UnitPrice: money.MustParse("1.50"),
@@ -24,7 +24,7 @@ func TestContentCacheReturnsIndependentCopies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := newContentCache()
+	cc := newDocumentCaches().content
 	for i := range 3 {
 		var got content
 		if err := cc.decode(raw, &got); err != nil {
@@ -56,16 +56,16 @@ func TestContentCacheReturnsIndependentCopies(t *testing.T) {
 }
 
 // The cache stays bounded however many documents pass through it.
-func TestContentCacheIsBounded(t *testing.T) {
-	cc := newContentCache()
-	for i := range contentCacheSize + 100 {
+func TestTextCacheIsBounded(t *testing.T) {
+	cc := newDocumentCaches().content
+	for i := range textCacheSize + 100 {
 		raw, _ := json.Marshal(content{Lines: []invoice.Line{{Description: "line", Quantity: money.NewFromInt(int64(i))}}})
 		var c content
 		if err := cc.decode(raw, &c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := len(cc.m); n > contentCacheSize {
-		t.Errorf("cache holds %d entries, want at most %d", n, contentCacheSize)
+	if n := len(cc.m); n > textCacheSize {
+		t.Errorf("cache holds %d entries, want at most %d", n, textCacheSize)
 	}
 }
