@@ -20,7 +20,7 @@ func (d *Document) Calculate(paid money.Decimal) error {
 	if err := d.checkComputable(); err != nil {
 		return err
 	}
-	c := calculator{p: int32(d.Currency.Digits())}
+	c := calculator{p: d.Currency.Digits()}
 	c.zero = money.Zero.Round(c.p)
 	c.unit = money.New(1, c.p)
 

@@ -58,7 +58,7 @@ func (s *Service) RecordPayment(ctx context.Context, orgID, invoiceID string, in
 		if inv.Status != StatusOpen && inv.Status != StatusUncollectible {
 			return errs.E(errs.Conflict, "invoice_not_payable", "invoice %s is %s; only open or uncollectible invoices take payments", invoiceID, inv.Status)
 		}
-		if amount.Scale() > int32(inv.Currency.Digits()) && !inv.Currency.Round(amount).Equal(amount) {
+		if amount.Scale() > inv.Currency.Digits() && !inv.Currency.Round(amount).Equal(amount) {
 			var f errs.Fields
 			f.Add("amount", "must have at most %d fraction digits for %s", inv.Currency.Digits(), inv.Currency)
 			return f.Err()
@@ -90,7 +90,7 @@ func (s *Service) RecordPayment(ctx context.Context, orgID, invoiceID string, in
 		}
 		p = &Payment{ID: ident.New("pay", now), OrgID: orgID, InvoiceID: inv.ID, CustomerID: inv.CustomerID,
 			Amount: amt, Currency: inv.Currency, Date: pdate, Method: method, Reference: in.Reference,
-			AppliedToInvoice: applied, CreditedToCustomer: over.Round(int32(inv.Currency.Digits())), CreatedAt: now}
+			AppliedToInvoice: applied, CreditedToCustomer: over.Round(inv.Currency.Digits()), CreatedAt: now}
 		if err := s.Store.InsertPayment(ctx, p); err != nil {
 			return err
 		}
@@ -201,7 +201,7 @@ func (s *Service) CreateCreditNote(ctx context.Context, orgID string, in CreditN
 		number, _ := FormatNumber(o.CreditNoteSeries, issue, seq)
 		applied := total
 		if inv.Status == StatusPaid || inv.Totals.Due.Sign() <= 0 {
-			applied = money.Zero.Round(int32(inv.Currency.Digits()))
+			applied = money.Zero.Round(inv.Currency.Digits())
 		} else if applied.Cmp(inv.Totals.Due) > 0 {
 			applied = inv.Totals.Due
 		}

@@ -21,7 +21,7 @@ SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN 
 UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG`
 
 // minorExceptions holds the ISO 4217 minor units that differ from 2.
-var minorExceptions = map[Currency]int{
+var minorExceptions = map[Currency]int32{
 	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
 	"PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0,
 	"XPF": 0,
@@ -48,7 +48,8 @@ func ParseCurrency(code string) (Currency, error) {
 }
 
 // Digits is the currency's number of minor-unit digits (EUR 2, JPY 0, KWD 3).
-func (c Currency) Digits() int {
+// It is an int32 because it is used as a Decimal scale.
+func (c Currency) Digits() int32 {
 	if d, ok := minorExceptions[c]; ok {
 		return d
 	}
@@ -59,7 +60,7 @@ func (c Currency) Digits() int {
 func (c Currency) Valid() bool { return known[c] }
 
 // Round rounds d to the currency's minor unit, half away from zero.
-func (c Currency) Round(d Decimal) Decimal { return d.Round(int32(c.Digits())) }
+func (c Currency) Round(d Decimal) Decimal { return d.Round(c.Digits()) }
 
 // Minor rounds d to the currency and returns it in minor units.
 func (c Currency) Minor(d Decimal) (int64, bool) {

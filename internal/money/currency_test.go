@@ -5,7 +5,7 @@ import "testing"
 func TestParseCurrency(t *testing.T) {
 	for _, tc := range []struct {
 		code   string
-		digits int
+		digits int32
 	}{
 		{"EUR", 2},
 		{"USD", 2},

@@ -52,7 +52,7 @@ func NewFromInt(n int64) Decimal { return New(n, 0) }
 
 // FromMinor returns an amount of minor units (cents) of a currency with the
 // given number of fraction digits, e.g. FromMinor(119000, 2) is 1190.00.
-func FromMinor(minor int64, digits int) Decimal { return New(minor, int32(digits)) }
+func FromMinor(minor int64, digits int32) Decimal { return New(minor, digits) }
 
 // Parse reads a plain decimal: an optional minus sign, digits, and an
 // optional fraction after a dot. Exponents, signs other than a leading minus,
@@ -107,7 +107,7 @@ func Parse(s string) (Decimal, error) {
 	if neg {
 		c.Neg(c)
 	}
-	return Decimal{coef: c, scale: int32(len(frac))}, nil
+	return Decimal{coef: c, scale: int32(len(frac))}, nil // #nosec G115 -- len(frac) <= MaxScale, checked above
 }
 
 // maxSmallDigits is the most decimal digits that always fit in a uint64.
@@ -253,11 +253,11 @@ func (d Decimal) Trim() Decimal {
 // MinorUnits returns d, which must already be rounded to digits fraction
 // digits or fewer, as an integer count of minor units. ok is false when the
 // result does not fit in an int64 or d has more fraction digits.
-func (d Decimal) MinorUnits(digits int) (int64, bool) {
-	if d.scale > int32(digits) {
+func (d Decimal) MinorUnits(digits int32) (int64, bool) {
+	if d.scale > digits {
 		return 0, false
 	}
-	c := d.rescale(int32(digits))
+	c := d.rescale(digits)
 	if !c.IsInt64() {
 		return 0, false
 	}
@@ -314,9 +314,9 @@ func appendPointed(b, digits []byte, scale int) []byte {
 
 func absUint64(v int64) uint64 {
 	if v < 0 {
-		return uint64(-(v + 1)) + 1 // no overflow at math.MinInt64
+		return uint64(-(v + 1)) + 1 // #nosec G115 -- -(v+1) >= 0 here, and no overflow at math.MinInt64
 	}
-	return uint64(v)
+	return uint64(v) // #nosec G115 -- v >= 0 here
 }
 
 // MarshalText writes d's exact text. encoding/json quotes it, so a Decimal

@@ -239,7 +239,7 @@ func TestString_RoundTrips(t *testing.T) {
 func TestMinorUnits(t *testing.T) {
 	for _, tc := range []struct {
 		in     string
-		digits int
+		digits int32
 		want   int64
 		ok     bool
 	}{
