@@ -1,0 +1,9 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"bursar/internal/store/storetest"
+)
+
+func TestGuardStorage(t *testing.T) { storetest.Guard(t, open(t)) }
