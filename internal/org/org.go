@@ -32,5 +32,5 @@ type Organization struct {
 // Default number series.
 const (
 	DefaultInvoiceSeries    = "INV-{YYYY}-{SEQ:5}"
-	DefaultCreditNoteSeries = "CN-{YYYY}-{SEQ:5}"
+	DefaultCreditNoteSeries = "CN-{YYYY}-{SEQ:5}" // #nosec G101 -- "Credit" is a credit note, not a credential.
 )

@@ -73,7 +73,9 @@ func Run(m *testing.M) int {
 	state.Lock()
 	defer state.Unlock()
 	if state.admin != nil {
-		state.admin.Close()
+		if err := state.admin.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest: close the admin connection:", err)
+		}
 	}
 	if state.cluster != nil {
 		if err := state.cluster.stop(); err != nil {
@@ -187,8 +189,7 @@ func start() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
-		admin.Close()
-		return fmt.Errorf("pgtest: connect to the test server: %w", err)
+		return errors.Join(fmt.Errorf("pgtest: connect to the test server: %w", err), admin.Close())
 	}
 	state.admin, state.base = admin, base
 	return nil
@@ -278,8 +279,7 @@ func startCluster(bin string) (*cluster, error) {
 	}
 	c := &cluster{dir: dir, password: randomHex(16)}
 	fail := func(err error) (*cluster, error) {
-		os.RemoveAll(dir)
-		return nil, err
+		return nil, errors.Join(err, os.RemoveAll(dir))
 	}
 	pwfile := filepath.Join(dir, "password")
 	if err := os.WriteFile(pwfile, []byte(c.password+"\n"), 0o600); err != nil {
@@ -293,6 +293,7 @@ func startCluster(bin string) (*cluster, error) {
 		}
 	}
 	data := filepath.Join(dir, "data")
+	// #nosec G204 -- bin is PostgreSQL's own directory found by findBinaries, and every argument is built here.
 	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--pwfile", pwfile,
 		"-A", "scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync")
 	initdb.Dir = dir
@@ -325,7 +326,8 @@ func sweep() {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(d, "data", "postmaster.pid")); errors.Is(err, os.ErrNotExist) {
-			os.RemoveAll(d)
+			// A directory that cannot be removed now is retried by the next run's sweep.
+			_ = os.RemoveAll(d)
 		}
 	}
 }
@@ -339,12 +341,14 @@ func (c *cluster) startServer(bin, data string, cred *syscall.Credential) error 
 	}
 	c.port = port
 	logPath := filepath.Join(c.dir, "postgres.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	// #nosec G304 -- logPath is inside the cluster's own temporary directory.
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("pgtest: %w", err)
 	}
 	defer logFile.Close()
 	// Durability is worthless in a throw-away cluster and costs time.
+	// #nosec G204 -- bin is PostgreSQL's own directory found by findBinaries, and every argument is built here.
 	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
@@ -412,7 +416,7 @@ func freePort() (int, error) {
 
 // tail returns the end of a log file, to explain a failure.
 func tail(path string) string {
-	b, _ := os.ReadFile(path)
+	b, _ := os.ReadFile(path) // #nosec G304 -- path is a log file in the cluster's own temporary directory.
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
 	}

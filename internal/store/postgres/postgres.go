@@ -83,12 +83,10 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	st := sqlstore.New(db, Dialect())
 	if err := st.Ping(ctx); err != nil {
-		db.Close()
-		return nil, err
+		return nil, errors.Join(err, db.Close())
 	}
 	if err := st.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+		return nil, errors.Join(err, db.Close())
 	}
 	return st, nil
 }

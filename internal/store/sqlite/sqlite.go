@@ -100,12 +100,10 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	db.SetMaxIdleConns(8)
 	st := sqlstore.New(db, Dialect())
 	if err := st.Ping(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+		return nil, errors.Join(fmt.Errorf("sqlite: open %s: %w", abs, err), db.Close())
 	}
 	if err := st.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+		return nil, errors.Join(err, db.Close())
 	}
 	return st, nil
 }

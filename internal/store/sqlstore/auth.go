@@ -26,6 +26,7 @@ func (s *Store) InsertMembership(ctx context.Context, m *auth.Membership) error 
 	return nil
 }
 
+// #nosec G101 -- a list of column names, not a credential.
 const apiKeyCols = "id, org_id, name, prefix, hash, scopes, created_at, expires_at, last_used_at, revoked_at"
 
 var insertAPIKeySQL = insertSQL("api_keys", apiKeyCols)

@@ -109,7 +109,9 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Close closes the database.
 func (s *Store) Close() error {
 	s.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
+		// Closing the database below releases every statement anyway; its
+		// error is the one worth returning.
+		_ = v.(*sql.Stmt).Close()
 		return true
 	})
 	return s.db.Close()
@@ -232,7 +234,9 @@ func (s *Store) prepared(ctx context.Context, on querier, query string) (*sql.St
 			return nil, err
 		}
 		if v, ok = s.stmts.LoadOrStore(query, st); ok {
-			st.Close()
+			// Another goroutine prepared the same query first; this copy
+			// is unused, and a failure to close it changes nothing.
+			_ = st.Close()
 		}
 	}
 	st := v.(*sql.Stmt)
