@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"bursar/internal/store/pgtest"
@@ -37,6 +38,10 @@ type baseline struct {
 	db                     *sql.DB
 	postgres               bool
 	buyer, seller, content string
+	// writer serializes the baseline's SQLite transactions in Go, as the
+	// store does: left to SQLite's busy handler, which sleeps and retries,
+	// eight writers would make the baseline slower than it need be.
+	writer sync.Mutex
 }
 
 // rebind turns ? placeholders into $n for PostgreSQL.
@@ -62,9 +67,9 @@ func (bl *baseline) rebind(q string) string {
 // finalized row), in two plain SQL transactions and nothing else: no HTTP, no
 // JSON decoding, no validation, no calculation.
 func (bl *baseline) createFinalize(ctx context.Context, orgID, customerID, id string) error {
-	row, db := bl, bl.db
+	row := bl
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	err := inTx(ctx, db, func(tx *sql.Tx) error {
+	err := bl.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, bl.rebind(`INSERT INTO invoices (id, org_id, created_at, version, number, status, customer_id,
 			buyer, seller, issue_date, due_date, payment_terms_days, buyer_reference, purchase_order, notes, footer, currency,
 			prices_include_tax, content, total_lines_net, total_allowances, total_charges, total_tax_exclusive, total_tax,
@@ -78,7 +83,7 @@ func (bl *baseline) createFinalize(ctx context.Context, orgID, customerID, id st
 	if err != nil {
 		return err
 	}
-	return inTx(ctx, db, func(tx *sql.Tx) error {
+	return bl.inTx(ctx, func(tx *sql.Tx) error {
 		var seq int64
 		if err := tx.QueryRowContext(ctx, bl.rebind(`INSERT INTO number_series (org_id, series, last_value) VALUES (?, 'baseline', 1)
 			ON CONFLICT (org_id, series) DO UPDATE SET last_value = number_series.last_value + 1 RETURNING last_value`), orgID).Scan(&seq); err != nil {
@@ -102,8 +107,12 @@ func captureBaseline(ctx context.Context, st *sqlstore.Store, postgres bool, org
 	return bl, err
 }
 
-func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
+func (bl *baseline) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if !bl.postgres {
+		bl.writer.Lock()
+		defer bl.writer.Unlock()
+	}
+	tx, err := bl.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
