@@ -16,6 +16,7 @@ import (
 	"bursar/internal/auth"
 	"bursar/internal/catalog"
 	"bursar/internal/customer"
+	"bursar/internal/guard"
 	"bursar/internal/invoice"
 	"bursar/internal/org"
 )
@@ -38,6 +39,22 @@ type Deps struct {
 	Now           func() time.Time
 	// MaxBodyBytes bounds a request body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+
+	// Limiter, if set, spends a token of the API key and one of its
+	// organization as soon as the key is known (the per-address budget is
+	// spent in front of the API, by the guard).
+	Limiter *guard.Limiter
+	// RateLimitStore keeps organizations' own rate limits, served at
+	// /v1/organization/rate-limits; nil leaves those routes answering 404.
+	RateLimitStore guard.LimitStore
+	// IPRules manages the server's address rules, served at /v1/ip-rules;
+	// nil leaves those routes answering 404.
+	IPRules *guard.IPRules
+	// ServerAdmin, if set, tells whether an organization's keys may manage
+	// the settings of the whole server (address rules); nil lets every
+	// organization's key with the scope do it, as on a server that one
+	// business runs for itself.
+	ServerAdmin func(orgID string) bool
 }
 
 // api is the /v1 handler.

@@ -97,7 +97,7 @@ func TestOpenAPIDocumentIsServedWithoutKey(t *testing.T) {
 // must have been called.
 func TestOpenAPIConformanceScenario(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, withGuard)
 	a := e.tenant("Acme")
 	nobody := client{e: e}
 
@@ -176,6 +176,15 @@ func TestOpenAPIConformanceScenario(t *testing.T) {
 	a.must(200, "GET", "/v1/api-keys?limit=100", nil)
 	a.must(200, "POST", "/v1/api-keys/"+key+"/revoke", nil)
 
+	// The organization's own rate limits and the server's address rules.
+	a.must(200, "GET", "/v1/organization/rate-limits", nil)
+	a.must(200, "PUT", "/v1/organization/rate-limits", map[string]any{"limits": []any{
+		map[string]any{"class": "api", "scope": "key", "requests": 10, "period_seconds": 1, "burst": 20}}})
+	rule := a.must(201, "POST", "/v1/ip-rules", map[string]any{"action": "deny", "cidr": "203.0.113.0/24", "note": "scanner",
+		"expires_at": "2099-01-01T00:00:00Z"}, header("Idempotency-Key", "ipr-1"))["id"].(string)
+	a.must(200, "GET", "/v1/ip-rules", nil)
+	a.must(200, "DELETE", "/v1/ip-rules/"+rule, nil)
+
 	// Errors, which the document describes too.
 	for _, c := range []struct {
 		method, path string
@@ -193,6 +202,9 @@ func TestOpenAPIConformanceScenario(t *testing.T) {
 		{"POST", "/v1/customers", strings.Repeat(" ", 300<<10) + "{}", 413, []opt{invalid}},
 		{"GET", "/v1/nothing-here", nil, 404, []opt{invalid}},
 		{"PUT", "/v1/customers", nil, 405, []opt{invalid}},
+		{"PUT", "/v1/organization/rate-limits", map[string]any{"limits": []any{map[string]any{"class": "signin", "scope": "key", "requests": 0, "period_seconds": 1, "burst": 1}}}, 422, []opt{invalid}},
+		{"POST", "/v1/ip-rules", map[string]any{"action": "deny", "cidr": "203.0.113.0/33"}, 422, nil},
+		{"DELETE", "/v1/ip-rules/" + rule, nil, 404, nil},
 	} {
 		if r := a.do(c.method, c.path, c.body, c.opts...); r.status != c.status {
 			t.Errorf("%v, want %d", r, c.status)
@@ -202,6 +214,10 @@ func TestOpenAPIConformanceScenario(t *testing.T) {
 		t.Errorf("%v, want 401", r)
 	}
 	if r := a.with(e.key(a.org.ID, "invoices:read")).do("GET", "/v1/customers", nil); r.status != 403 {
+		t.Errorf("%v, want 403", r)
+	}
+	// The blanket write scope does not reach the server's address rules.
+	if r := a.with(e.key(a.org.ID, "write")).do("POST", "/v1/ip-rules", map[string]any{"action": "deny", "cidr": "192.0.2.1"}); r.status != 403 {
 		t.Errorf("%v, want 403", r)
 	}
 

@@ -2,10 +2,12 @@ package api_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"bursar/internal/api"
+	"bursar/internal/auth"
 )
 
 // Organization B's key calls every route of the table with organization
@@ -13,10 +15,15 @@ import (
 // holds anything of A, and A's data is the same after.
 func TestOrganizationsAreIsolated(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	// A is the server's admin organization: B may not touch the address
+	// rules, which are the whole server's.
+	var admin string
+	e := newEnv(t, withGuard, func(d *api.Deps) { d.ServerAdmin = func(orgID string) bool { return orgID == admin } })
 	a, b := e.tenant("Acme"), e.tenant("Beta")
+	admin = a.org.ID
 	fa := a.seed(t)
 	b.seed(t)
+	rule := a.must(201, "POST", "/v1/ip-rules", map[string]any{"action": "deny", "cidr": "198.51.100.0/24", "note": "rule-of-acme"})["id"].(string)
 	before := a.snapshot(t)
 	ofA := []string{a.org.ID, fa.customer, fa.taxRate, fa.product, fa.draft, fa.open, fa.payment, fa.creditNote, fa.apiKey,
 		"Acme", "customer-of-acme"}
@@ -25,7 +32,7 @@ func TestOrganizationsAreIsolated(t *testing.T) {
 	ids := map[string][]string{
 		"/v1/customers/": {fa.customer}, "/v1/products/": {fa.product}, "/v1/tax-rates/": {fa.taxRate},
 		"/v1/invoices/": {fa.draft, fa.open}, "/v1/credit-notes/": {fa.creditNote}, "/v1/payments/": {fa.payment},
-		"/v1/api-keys/": {fa.apiKey},
+		"/v1/api-keys/": {fa.apiKey}, "/v1/ip-rules/": {rule},
 	}
 	// What B sends to each route: valid bodies, so that only the owner of
 	// the ids can make the answer differ; routes without an {id} name A's
@@ -58,6 +65,15 @@ func TestOrganizationsAreIsolated(t *testing.T) {
 		}
 		key := rt.Method + " " + rt.Pattern
 		body := bodies[key]
+		if slices.Contains(auth.ServerResources, rt.Resource) {
+			r := b.do(rt.Method, strings.Replace(rt.Pattern, "{id}", rule, 1), map[string]any{"action": "allow", "cidr": "0.0.0.0/0"})
+			calls++
+			if p := r.problem(t); r.status != 403 || p.Code != "not_server_admin" {
+				t.Errorf("%v, want 403 not_server_admin", r)
+			}
+			noneOf(t, r, append(ofA, "rule-of-acme"), "")
+			continue
+		}
 		if !strings.Contains(rt.Pattern, "{id}") {
 			path := rt.Pattern
 			if q, ok := body.(string); ok {

@@ -76,6 +76,13 @@ func (a *api) handle(rt route) http.Handler {
 				a.fail(w, r, err)
 				return
 			}
+			// Rate limits come before the scope check: a key that floods
+			// the server with requests it may not make still spends its
+			// budget.
+			if err := a.Limiter.AllowKey(w, r, key.ID, key.OrgID); err != nil {
+				a.fail(w, r, err)
+				return
+			}
 			if !auth.Allows(key.Scopes, rt.resource, rt.write) {
 				access := "read"
 				if rt.write {

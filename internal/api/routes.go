@@ -51,13 +51,15 @@ func (rt route) check() error {
 // registered on the mux but through this table.
 func (a *api) routeTable() []route {
 	const (
-		GET, POST, PATCH, DELETE = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
+		GET, POST, PUT, PATCH, DELETE = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
 	)
 	return []route{
 		{GET, "/v1/openapi.json", anyone, read, a.getOpenAPI},
 
 		{GET, "/v1/organization", "organization", read, a.getOrganization},
 		{PATCH, "/v1/organization", "organization", write, a.updateOrganization},
+		{GET, "/v1/organization/rate-limits", "organization", read, a.getRateLimits},
+		{PUT, "/v1/organization/rate-limits", "organization", write, a.setRateLimits},
 
 		{POST, "/v1/customers", "customers", write, a.createCustomer},
 		{GET, "/v1/customers", "customers", read, a.listCustomers},
@@ -99,5 +101,9 @@ func (a *api) routeTable() []route {
 		{GET, "/v1/api-keys", "api-keys", read, a.listAPIKeys},
 		{GET, "/v1/api-keys/{id}", "api-keys", read, a.getAPIKey},
 		{POST, "/v1/api-keys/{id}/revoke", "api-keys", write, a.revokeAPIKey},
+
+		{GET, "/v1/ip-rules", "ip-rules", read, a.listIPRules},
+		{POST, "/v1/ip-rules", "ip-rules", write, a.createIPRule},
+		{DELETE, "/v1/ip-rules/{id}", "ip-rules", write, a.deleteIPRule},
 	}
 }

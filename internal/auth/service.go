@@ -21,7 +21,14 @@ import (
 const SecretPrefix = "bsk_"
 
 // Resources are the API resources a scope can name.
-var Resources = []string{"organization", "customers", "products", "tax-rates", "invoices", "credit-notes", "payments", "api-keys"}
+var Resources = []string{"organization", "customers", "products", "tax-rates", "invoices", "credit-notes", "payments", "api-keys", "ip-rules"}
+
+// ServerResources are the resources that act on the whole server rather
+// than on the key's organization (the address rules protect every
+// organization): only "*" or a scope naming the resource grants them, never
+// the blanket "read" or "write", so that an ordinary integration key cannot
+// lock everyone out.
+var ServerResources = []string{"ip-rules"}
 
 // FullAccess is the scope that allows everything.
 const FullAccess = "*"
@@ -122,12 +129,21 @@ func ValidScope(s string) bool {
 // Allows reports whether scopes permit the access to the resource. Write
 // implies read.
 func Allows(scopes []string, resource string, write bool) bool {
+	blanket := !slices.Contains(ServerResources, resource)
 	for _, s := range scopes {
 		switch s {
-		case FullAccess, "write", resource + ":write":
+		case FullAccess, resource + ":write":
 			return true
-		case "read", resource + ":read":
+		case "write":
+			if blanket {
+				return true
+			}
+		case resource + ":read":
 			if !write {
+				return true
+			}
+		case "read":
+			if !write && blanket {
 				return true
 			}
 		}
