@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"sync"
 )
 
 // listOf is the body of every list response.
@@ -18,16 +20,31 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeBody(w http.ResponseWriter, status int, contentType string, v any) {
-	b, err := json.Marshal(withEmptySlices(v))
-	if err != nil {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			buf.Reset()
+			bodyBuffers.Put(buf)
+		}
+	}()
+	// Encode ends the body with a newline.
+	if err := json.NewEncoder(buf).Encode(withEmptySlices(v)); err != nil {
 		// Every response type marshals; this is a programming error.
 		panic(err)
 	}
 	w.Header().Set("Content-Type", contentType)
 	noStore(w.Header())
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(buf.Bytes())
 }
+
+// bodyBuffers recycles response buffers: a response is encoded whole
+// before its status is written (so that an encoding failure can still be a
+// 500), and a fresh buffer for each was a large share of a GET's garbage.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody keeps the buffers of rare, very large lists out of the pool.
+const maxPooledBody = 256 << 10
 
 // noStore sets the headers of every API answer: it carries personal data
 // and, once, secrets, so no cache keeps it, and it is never sniffed into

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
@@ -30,7 +29,7 @@ type textCache[T any] struct {
 }
 
 type cachedText[T any] struct {
-	raw []byte
+	raw string
 	v   T
 }
 
@@ -38,18 +37,20 @@ func newTextCache[T any](clone func(T) T) *textCache[T] {
 	return &textCache[T]{seed: maphash.MakeSeed(), clone: clone, m: make(map[uint64]cachedText[T])}
 }
 
-// decode sets *dst to the value raw holds.
-func (tc *textCache[T]) decode(raw []byte, dst *T) error {
-	h := maphash.Bytes(tc.seed, raw)
+// decode sets *dst to the value raw holds. raw is a string, not bytes,
+// because drivers hand text columns over as strings: keeping them as such
+// spares a copy of every document's content on every read.
+func (tc *textCache[T]) decode(raw string, dst *T) error {
+	h := maphash.String(tc.seed, raw)
 	tc.mu.Lock()
 	e, ok := tc.m[h]
 	tc.mu.Unlock()
-	if ok && bytes.Equal(e.raw, raw) {
+	if ok && e.raw == raw {
 		*dst = tc.clone(e.v)
 		return nil
 	}
 	var v T
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
 		return err
 	}
 	*dst = tc.clone(v)
@@ -60,7 +61,7 @@ func (tc *textCache[T]) decode(raw []byte, dst *T) error {
 			break
 		}
 	}
-	tc.m[h] = cachedText[T]{raw: bytes.Clone(raw), v: v}
+	tc.m[h] = cachedText[T]{raw: raw, v: v}
 	tc.mu.Unlock()
 	return nil
 }
@@ -77,9 +78,9 @@ type cachedDest[T any] struct {
 func (d cachedDest[T]) Scan(src any) error {
 	switch v := src.(type) {
 	case string:
-		return d.tc.decode([]byte(v), d.dst)
-	case []byte:
 		return d.tc.decode(v, d.dst)
+	case []byte:
+		return d.tc.decode(string(v), d.dst)
 	default:
 		return fmt.Errorf("cannot scan %T as JSON", src)
 	}

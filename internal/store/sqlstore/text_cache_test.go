@@ -27,7 +27,7 @@ func TestTextCacheReturnsIndependentCopies(t *testing.T) {
 	cc := newDocumentCaches().content
 	for i := range 3 {
 		var got content
-		if err := cc.decode(raw, &got); err != nil {
+		if err := cc.decode(string(raw), &got); err != nil {
 			t.Fatal(err)
 		}
 		again, _ := json.Marshal(got)
@@ -47,7 +47,7 @@ func TestTextCacheReturnsIndependentCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cached content
-	if err := cc.decode(raw, &cached); err != nil {
+	if err := cc.decode(string(raw), &cached); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(cached, fresh) {
@@ -61,7 +61,7 @@ func TestTextCacheIsBounded(t *testing.T) {
 	for i := range textCacheSize + 100 {
 		raw, _ := json.Marshal(content{Lines: []invoice.Line{{Description: "line", Quantity: money.NewFromInt(int64(i))}}})
 		var c content
-		if err := cc.decode(raw, &c); err != nil {
+		if err := cc.decode(string(raw), &c); err != nil {
 			t.Fatal(err)
 		}
 	}
