@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"bursar/internal/guard"
 	"bursar/internal/server"
 )
 
@@ -16,6 +17,8 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted, in bytes")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM")
+	wafMode := fs.String("waf", "on", "web application firewall (OWASP Core Rule Set): on (block), detect (log only) or off")
+	wafParanoia := fs.Int("waf-paranoia", 1, "Core Rule Set paranoia level, 1 to 4: higher catches more and wrongly blocks more")
 	if err := parse(io, fs, args); err != nil {
 		return err
 	}
@@ -27,6 +30,13 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	}
 	if *shutdown <= 0 {
 		return usagef("invalid --shutdown-timeout (%s) %s: must be positive", envName("shutdown-timeout"), *shutdown)
+	}
+	mode, err := guard.ParseWAFMode(*wafMode)
+	if err != nil {
+		return usagef("invalid --waf (%s) %q: %v", envName("waf"), *wafMode, err)
+	}
+	if *wafParanoia < 1 || *wafParanoia > 4 {
+		return usagef("invalid --waf-paranoia (%s) %d: must be 1 to 4", envName("waf-paranoia"), *wafParanoia)
 	}
 	if err := sf.validate(); err != nil {
 		return err
@@ -40,6 +50,7 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 		return err
 	}
 	defer st.Close()
-	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown}, st, log, time.Now)
+	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown,
+		WAF: mode, WAFParanoia: *wafParanoia}, st, log, time.Now)
 	return srv.Run(ctx, nil)
 }

@@ -16,6 +16,7 @@ import (
 	"bursar/internal/auth"
 	"bursar/internal/catalog"
 	"bursar/internal/customer"
+	"bursar/internal/guard"
 	"bursar/internal/invoice"
 	"bursar/internal/org"
 )
@@ -37,6 +38,14 @@ type Config struct {
 	Addr            string
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	// WAF is the web application firewall's mode (on, the default; detect;
+	// off) and WAFParanoia its Core Rule Set paranoia level (1, the
+	// default, to 4).
+	WAF         guard.WAFMode
+	WAFParanoia int
+	// SecurityEvents receives what the guard refuses; nil logs it at
+	// warning level.
+	SecurityEvents guard.Events
 }
 
 // Server is a configured Bursar HTTP server.
@@ -46,7 +55,10 @@ type Server struct {
 	handler http.Handler
 }
 
-// New wires the services over store and returns a server.
+// New wires the services over store and returns a server. It panics on a
+// WAF setting that guard.NewWAF refuses: cmd/bursar validates the flags
+// first, and the rule set is embedded, so what remains is a programming
+// error that every test catches.
 func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Server {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
@@ -85,7 +97,19 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 		}
 		_, _ = w.Write([]byte(`{"status":"ready"}`))
 	})
-	return &Server{cfg: cfg, log: log, handler: recoverer(log, mux)}
+	events := cfg.SecurityEvents
+	if events == nil {
+		events = logEvents{log}
+	}
+	// The WAF stands in front of every route and of authentication, so an
+	// attack costs no database work; the request id comes first, so that
+	// its refusals name one.
+	guarded, err := guard.NewWAF(guard.WAFConfig{Mode: cfg.WAF, Paranoia: cfg.WAFParanoia,
+		MaxBodyBytes: cfg.MaxBodyBytes, Events: events, Problem: api.WriteProblem}, mux)
+	if err != nil {
+		panic(fmt.Sprintf("server: %v", err))
+	}
+	return &Server{cfg: cfg, log: log, handler: recoverer(log, api.RequestIDs(now, guarded))}
 }
 
 // Handler returns the server's root handler, for tests and benchmarks.
