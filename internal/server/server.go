@@ -30,6 +30,8 @@ type Store interface {
 	invoice.Store
 	auth.Store
 	api.IdempotencyStore
+	guard.RuleStore
+	guard.LimitStore
 	Ping(ctx context.Context) error
 }
 
@@ -38,6 +40,10 @@ type Config struct {
 	Addr            string
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	// Guard sets the client address behind proxies, the rate limits, the
+	// address rules, body limits per route and timeouts. MaxBodyBytes
+	// above is its default body limit, for routes of no other class.
+	Guard GuardConfig
 	// WAF is the web application firewall's mode (on, the default; detect;
 	// off) and WAFParanoia its Core Rule Set paranoia level (1, the
 	// default, to 4).
@@ -66,6 +72,14 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
+	if cfg.Guard.BodyLimits.Default <= 0 {
+		cfg.Guard.BodyLimits.Default = cfg.MaxBodyBytes
+	}
+	cfg.Guard.BodyLimits = cfg.Guard.BodyLimits.withDefaults()
+	// The guard bounds each body by its route's class; what is behind it
+	// only needs to stop at the largest.
+	cfg.MaxBodyBytes = cfg.Guard.BodyLimits.largest()
+	parts := newGuardParts(cfg.Guard, store, log, now)
 	apiHandler := api.New(api.Deps{
 		Orgs:          store,
 		Customers:     &customer.Service{Store: store, Now: now},
@@ -78,6 +92,11 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 		Logger:        log,
 		Now:           now,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
+
+		Limiter:        parts.limiter,
+		RateLimitStore: store,
+		IPRules:        parts.rules,
+		ServerAdmin:    parts.admin,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", apiHandler)
@@ -109,7 +128,7 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 	if err != nil {
 		panic(fmt.Sprintf("server: %v", err))
 	}
-	return &Server{cfg: cfg, log: log, handler: recoverer(log, api.RequestIDs(now, guarded))}
+	return &Server{cfg: cfg, log: log, handler: recoverer(log, api.RequestIDs(now, parts.wrap(cfg.Guard, guarded)))}
 }
 
 // Handler returns the server's root handler, for tests and benchmarks.
@@ -123,12 +142,13 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
 	}
+	t := s.cfg.Guard.Timeouts.withDefaults()
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		// Requests keep running after the shutdown signal: their context
