@@ -136,7 +136,14 @@ func component(typ string, m *debug.Module) Component {
 	if m.Replace != nil {
 		m = m.Replace
 	}
-	c := Component{Type: typ, Name: m.Path, Version: m.Version, PURL: purl(m.Path, m.Version)}
+	v := m.Version
+	if v == "(devel)" {
+		// A main module built from a checkout without a version tag (or
+		// with -buildvcs=false) has no version; the build properties carry
+		// the revision when there is one.
+		v = ""
+	}
+	c := Component{Type: typ, Name: m.Path, Version: v, PURL: purl(m.Path, v)}
 	c.BOMRef = c.PURL
 	if h, ok := sha256FromH1(m.Sum); ok {
 		c.Hashes = []Hash{{Alg: "SHA-256", Content: h}}

@@ -59,6 +59,17 @@ func TestNew(t *testing.T) {
 	}
 }
 
+func TestNewDevelMainModule(t *testing.T) {
+	info := &debug.BuildInfo{Main: debug.Module{Path: "bursar", Version: "(devel)"}}
+	b, err := New(info, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := b.Metadata.Component; c.Version != "" || c.PURL != "pkg:golang/bursar" {
+		t.Errorf("main module built as (devel): got version %q purl %q, want no version", c.Version, c.PURL)
+	}
+}
+
 func TestNewRefusesNoMainModule(t *testing.T) {
 	if _, err := New(&debug.BuildInfo{}, "test", time.Now()); err == nil {
 		t.Error("New without a main module: got no error")
