@@ -1,0 +1,212 @@
+// Package mailtest is an in-process SMTP server for tests: it listens on a
+// loopback port, speaks enough of RFC 5321 for a submission client (EHLO,
+// HELO, optional AUTH PLAIN, MAIL FROM, RCPT TO, DATA, RSET, NOOP, QUIT)
+// and keeps every message it accepts for the test to inspect. It offers no
+// STARTTLS, so it also stands in for a server that cannot encrypt.
+package mailtest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net"
+	"net/textproto"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Message is one accepted message as it arrived.
+type Message struct {
+	From string   // the MAIL FROM address
+	To   []string // the RCPT TO addresses
+	Data []byte   // the DATA, dot-unstuffed, lines ending in "\n"
+}
+
+// Options configure a Server.
+type Options struct {
+	// Username and Password, if set, make the server offer AUTH PLAIN and
+	// refuse MAIL before a successful AUTH with exactly these.
+	Username, Password string
+}
+
+// Server is a running test SMTP server.
+type Server struct {
+	// Addr is the host:port to connect to (on 127.0.0.1).
+	Addr string
+
+	opts Options
+	ln   net.Listener
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	messages []Message
+	commands []string
+}
+
+// NewServer starts a server on a free loopback port; it stops when the test
+// ends.
+func NewServer(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("mailtest: listen: %v", err)
+	}
+	s := &Server{Addr: ln.Addr().String(), opts: opts, ln: ln}
+	s.wg.Add(1)
+	go s.serve()
+	tb.Cleanup(func() {
+		ln.Close()
+		s.wg.Wait()
+	})
+	return s
+}
+
+// Messages returns the messages accepted so far.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.messages...)
+}
+
+// Commands returns the verbs of every command received so far, in order
+// ("EHLO", "AUTH", "MAIL", ...), so that a test can tell, for example, that
+// a client never tried to authenticate.
+func (s *Server) Commands() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.commands...)
+}
+
+func (s *Server) serve() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			return // closed at cleanup
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer conn.Close()
+			s.session(textproto.NewConn(conn))
+		}()
+	}
+}
+
+// session runs one SMTP conversation. Errors on the connection end it:
+// the client under test sees them as its own.
+func (s *Server) session(c *textproto.Conn) {
+	reply := func(code int, text string) bool { return c.PrintfLine("%d %s", code, text) == nil }
+	if !reply(220, "mailtest ESMTP") {
+		return
+	}
+	var (
+		authed = s.opts.Username == ""
+		from   string
+		to     []string
+		inMail bool
+	)
+	for {
+		line, err := c.ReadLine()
+		if err != nil {
+			return
+		}
+		verb, arg, _ := strings.Cut(line, " ")
+		verb = strings.ToUpper(verb)
+		s.mu.Lock()
+		s.commands = append(s.commands, verb)
+		s.mu.Unlock()
+		switch verb {
+		case "EHLO":
+			if s.opts.Username != "" {
+				c.PrintfLine("250-mailtest")
+				reply(250, "AUTH PLAIN")
+			} else {
+				reply(250, "mailtest")
+			}
+		case "HELO":
+			reply(250, "mailtest")
+		case "AUTH":
+			mech, initial, _ := strings.Cut(arg, " ")
+			if s.opts.Username == "" || !strings.EqualFold(mech, "PLAIN") {
+				reply(504, "unrecognized authentication type")
+				continue
+			}
+			if initial == "" {
+				reply(334, "")
+				if initial, err = c.ReadLine(); err != nil {
+					return
+				}
+			}
+			raw, err := base64.StdEncoding.DecodeString(initial)
+			want := "\x00" + s.opts.Username + "\x00" + s.opts.Password
+			if err != nil || string(raw) != want {
+				reply(535, "authentication failed")
+				continue
+			}
+			authed = true
+			reply(235, "authenticated")
+		case "MAIL":
+			addr, ok := path(arg, "FROM:")
+			switch {
+			case !authed:
+				reply(530, "authentication required")
+			case !ok:
+				reply(501, "syntax: MAIL FROM:<address>")
+			default:
+				from, to, inMail = addr, nil, true
+				reply(250, "ok")
+			}
+		case "RCPT":
+			addr, ok := path(arg, "TO:")
+			switch {
+			case !inMail:
+				reply(503, "MAIL first")
+			case !ok || addr == "":
+				reply(501, "syntax: RCPT TO:<address>")
+			default:
+				to = append(to, addr)
+				reply(250, "ok")
+			}
+		case "DATA":
+			if len(to) == 0 {
+				reply(503, "RCPT first")
+				continue
+			}
+			reply(354, "end with <CRLF>.<CRLF>")
+			data, err := c.ReadDotBytes()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.messages = append(s.messages, Message{From: from, To: to, Data: bytes.Clone(data)})
+			s.mu.Unlock()
+			from, to, inMail = "", nil, false
+			reply(250, "queued")
+		case "RSET":
+			from, to, inMail = "", nil, false
+			reply(250, "ok")
+		case "NOOP":
+			reply(250, "ok")
+		case "QUIT":
+			reply(221, "bye")
+			return
+		default:
+			reply(502, "command not implemented")
+		}
+	}
+}
+
+// path reads "FROM:<address> [parameters]" (or TO:), the reverse- or
+// forward-path of RFC 5321 section 4.1.2, without its parameters.
+func path(arg, prefix string) (string, bool) {
+	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
+		return "", false
+	}
+	rest := strings.TrimLeft(arg[len(prefix):], " ")
+	if !strings.HasPrefix(rest, "<") {
+		return "", false
+	}
+	addr, _, ok := strings.Cut(rest[1:], ">")
+	return addr, ok
+}
