@@ -50,7 +50,11 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 		return err
 	}
 	defer st.Close()
-	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown,
+	keys, err := auditKeys(sf)
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, AuditKeys: keys,
 		WAF: mode, WAFParanoia: *wafParanoia}, st, log, time.Now)
 	return srv.Run(ctx, nil)
 }

@@ -6,13 +6,16 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path"
 	"slices"
 	"strings"
 	"time"
 
+	"bursar/internal/audit"
 	"bursar/internal/auth"
 	"bursar/internal/catalog"
 	"bursar/internal/customer"
@@ -55,6 +58,14 @@ type Deps struct {
 	// organization's key with the scope do it, as on a server that one
 	// business runs for itself.
 	ServerAdmin func(orgID string) bool
+
+	// Audit records every change, in the change's transaction, and every
+	// refused request; required.
+	Audit *audit.Log
+	// ClientAddr, if set, returns the client address that the middleware
+	// in front of the API resolved (behind trusted proxies); the direct
+	// peer's address is used otherwise.
+	ClientAddr func(ctx context.Context) (netip.Addr, bool)
 }
 
 // api is the /v1 handler.
@@ -75,6 +86,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if d.Audit == nil {
+		panic("api: Deps.Audit is required: every change must be audited") // a wiring error
 	}
 	a := &api{Deps: d, mux: http.NewServeMux()}
 	a.routes = a.routeTable()

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
 
+	"bursar/internal/audit"
 	"bursar/internal/auth"
 	"bursar/internal/errs"
 	"bursar/internal/page"
@@ -56,7 +58,16 @@ func (a *api) createAPIKey(w http.ResponseWriter, r *http.Request, c caller) err
 	if err := f.Err(); err != nil {
 		return err
 	}
-	k, secret, err := a.Auth.CreateAPIKey(r.Context(), c.orgID, in.Name, in.Scopes, expires)
+	var k *auth.APIKey
+	var secret string
+	err := a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		var err error
+		k, secret, err = a.Auth.CreateAPIKey(ctx, c.orgID, in.Name, in.Scopes, expires)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "api_key.created", "api_key", k.ID, nil, k)
+	})
 	if err != nil {
 		return err
 	}
@@ -116,7 +127,18 @@ func (a *api) revokeAPIKey(w http.ResponseWriter, r *http.Request, c caller) err
 	if err := decodeEmpty(r); err != nil {
 		return err
 	}
-	k, err := a.Auth.Revoke(r.Context(), c.orgID, id)
+	var k *auth.APIKey
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		before, err := a.Auth.Store.GetAPIKey(ctx, c.orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		k, err = a.Auth.Revoke(ctx, c.orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "api_key.revoked", "api_key", id, before, k)
+	})
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
+	"bursar/internal/audit"
 	"bursar/internal/invoice"
 	"bursar/internal/page"
 )
@@ -12,7 +14,15 @@ func (a *api) createCreditNote(w http.ResponseWriter, r *http.Request, c caller)
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	cn, err := a.Invoices.CreateCreditNote(r.Context(), c.orgID, in)
+	var cn *invoice.CreditNote
+	err := a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		var err error
+		cn, err = a.Invoices.CreateCreditNote(ctx, c.orgID, in)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "credit_note.created", "credit_note", cn.ID, nil, cn)
+	})
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
+	"bursar/internal/audit"
 	"bursar/internal/customer"
 	"bursar/internal/money"
 	"bursar/internal/page"
@@ -28,7 +30,14 @@ func (a *api) createCustomer(w http.ResponseWriter, r *http.Request, c caller) e
 	if err != nil {
 		return err
 	}
-	cus, err := a.Customers.Create(r.Context(), c.orgID, o.DefaultCurrency, in)
+	var cus *customer.Customer
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		cus, err = a.Customers.Create(ctx, c.orgID, o.DefaultCurrency, in)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "customer.created", "customer", cus.ID, nil, viewCustomer(cus))
+	})
 	if err != nil {
 		return err
 	}
@@ -79,7 +88,17 @@ func (a *api) updateCustomer(w http.ResponseWriter, r *http.Request, c caller) e
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	cus, err = a.Customers.Update(r.Context(), c.orgID, id, in)
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		before, err := a.CustomerStore.GetCustomer(ctx, c.orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		cus, err = a.Customers.Update(ctx, c.orgID, id, in)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "customer.updated", "customer", id, viewCustomer(before), viewCustomer(cus))
+	})
 	if err != nil {
 		return err
 	}
@@ -92,7 +111,12 @@ func (a *api) deleteCustomer(w http.ResponseWriter, r *http.Request, c caller) e
 	if err != nil {
 		return err
 	}
-	if err := a.CustomerStore.DeleteCustomer(r.Context(), c.orgID, id); err != nil {
+	if err := a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		if err := a.CustomerStore.DeleteCustomer(ctx, c.orgID, id); err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "customer.deleted", "customer", id, nil, nil)
+	}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"bursar/internal/api"
+	"bursar/internal/audit"
 	"bursar/internal/auth"
 	"bursar/internal/catalog"
 	"bursar/internal/customer"
@@ -60,7 +61,9 @@ type env struct {
 	st   *sqlstore.Store
 	h    http.Handler
 	auth *auth.Service
-	spec *spec
+	// audit is the API's audit log.
+	audit *audit.Log
+	spec  *spec
 
 	mu      sync.Mutex
 	covered map[string]bool // "METHOD /path/{template}" of the document
@@ -80,6 +83,11 @@ func newEnv(t *testing.T, opts ...func(*api.Deps)) *env {
 	}
 	now := time.Now
 	keys := &auth.Service{Store: st, Now: now}
+	auditKeys, err := audit.EphemeralKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditLog := &audit.Log{Store: st, Keys: auditKeys, Now: now}
 	d := api.Deps{
 		Orgs:          st,
 		Customers:     &customer.Service{Store: st, Now: now},
@@ -91,11 +99,12 @@ func newEnv(t *testing.T, opts ...func(*api.Deps)) *env {
 		Idempotency:   st,
 		Now:           now,
 		MaxBodyBytes:  256 << 10,
+		Audit:         auditLog,
 	}
 	for _, o := range opts {
 		o(&d)
 	}
-	return &env{t: t, st: st, h: api.New(d), auth: keys, spec: sp, covered: map[string]bool{}}
+	return &env{t: t, st: st, h: api.New(d), auth: keys, audit: d.Audit, spec: sp, covered: map[string]bool{}}
 }
 
 // tenant is an organization with an owner and a full-access key, made

@@ -13,6 +13,7 @@ import (
 
 	"bursar/internal/api"
 	"bursar/internal/customer"
+	"bursar/internal/org"
 )
 
 // countCustomers counts the caller's customers.
@@ -175,16 +176,28 @@ func TestIdempotencyKeyIsReleasedOnAnInternalError(t *testing.T) {
 	}
 }
 
+// slowOrgs holds the reads of organizations as the test says.
+type slowOrgs struct {
+	org.Store
+	before func()
+}
+
+func (s slowOrgs) GetOrganization(ctx context.Context, id string) (*org.Organization, error) {
+	s.before()
+	return s.Store.GetOrganization(ctx, id)
+}
+
+// TestIdempotencyKeyInFlight holds the first request in a read that comes
+// before its write transaction: inside it, on SQLite, the transaction
+// (the write and its audit entry) would hold every other writer back,
+// the second request's reservation of the key included.
 func TestIdempotencyKeyInFlight(t *testing.T) {
 	t.Parallel()
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	e := newEnv(t, withCustomerStore(func(s customer.Store) customer.Store {
-		return flakyCustomers{s, func() error {
-			once.Do(func() { close(entered); <-release })
-			return nil
-		}}
-	}))
+	e := newEnv(t, func(d *api.Deps) {
+		d.Orgs = slowOrgs{d.Orgs, func() { once.Do(func() { close(entered); <-release }) }}
+	})
 	a := e.tenant("Acme")
 	body := map[string]any{"name": "Globex"}
 	k := header("Idempotency-Key", "slow-1")

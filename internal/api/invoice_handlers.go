@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"bursar/internal/audit"
 	"bursar/internal/invoice"
 	"bursar/internal/page"
 )
@@ -52,7 +53,15 @@ func (a *api) createInvoice(w http.ResponseWriter, r *http.Request, c caller) er
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	inv, err := a.Invoices.Create(r.Context(), c.orgID, in)
+	var inv *invoice.Invoice
+	err := a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		var err error
+		inv, err = a.Invoices.Create(ctx, c.orgID, in)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "invoice.created", "invoice", inv.ID, nil, inv)
+	})
 	if err != nil {
 		return err
 	}
@@ -113,17 +122,20 @@ func (a *api) updateInvoice(w http.ResponseWriter, r *http.Request, c caller) er
 		return err
 	}
 	var inv *invoice.Invoice
-	err = a.Invoices.Store.InTx(r.Context(), func(ctx context.Context) error {
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
 		cur, err := a.Invoices.Store.GetInvoice(ctx, c.orgID, id, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		in := invoice.InputOf(cur)
 		if err := decodeJSON(body, &in); err != nil {
-			return err
+			return nil, err
 		}
 		inv, err = a.Invoices.Update(ctx, c.orgID, id, in)
-		return err
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "invoice.updated", "invoice", id, cur, inv)
 	})
 	if err != nil {
 		return err
@@ -136,7 +148,12 @@ func (a *api) deleteInvoice(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	if err := a.Invoices.Delete(r.Context(), c.orgID, id); err != nil {
+	if err := a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		if err := a.Invoices.Delete(ctx, c.orgID, id); err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "invoice.deleted", "invoice", id, nil, nil)
+	}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -145,7 +162,7 @@ func (a *api) deleteInvoice(w http.ResponseWriter, r *http.Request, c caller) er
 
 // invoiceAction serves the POSTs that move an invoice through its
 // lifecycle; they take no input.
-func (a *api) invoiceAction(act func(ctx context.Context, orgID, id string) (*invoice.Invoice, error)) handlerFunc {
+func (a *api) invoiceAction(action string, act func(ctx context.Context, orgID, id string) (*invoice.Invoice, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c caller) error {
 		id, err := pathID(r, "inv", "invoice")
 		if err != nil {
@@ -154,7 +171,18 @@ func (a *api) invoiceAction(act func(ctx context.Context, orgID, id string) (*in
 		if err := decodeEmpty(r); err != nil {
 			return err
 		}
-		inv, err := act(r.Context(), c.orgID, id)
+		var inv *invoice.Invoice
+		err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+			before, err := a.Invoices.Store.GetInvoice(ctx, c.orgID, id, false)
+			if err != nil {
+				return nil, err
+			}
+			inv, err = act(ctx, c.orgID, id)
+			if err != nil {
+				return nil, err
+			}
+			return a.entryOf(c, action, "invoice", id, before, inv)
+		})
 		if err != nil {
 			return err
 		}

@@ -73,6 +73,7 @@ func (a *api) handle(rt route) http.Handler {
 		if !rt.public() {
 			key, err := a.authenticate(r)
 			if err != nil {
+				a.auditRejected(r, rt, err)
 				a.fail(w, r, err)
 				return
 			}
@@ -88,6 +89,7 @@ func (a *api) handle(rt route) http.Handler {
 				if rt.write {
 					access = "write"
 				}
+				a.auditDenied(r, key, rt, access)
 				a.fail(w, r, errs.E(errs.Forbidden, codeInsufficientScope, "the API key's scopes do not allow %s access to %s", access, rt.resource))
 				return
 			}

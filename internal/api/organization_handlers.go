@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
+	"bursar/internal/audit"
 	"bursar/internal/org"
 )
 
@@ -24,7 +26,17 @@ func (a *api) updateOrganization(w http.ResponseWriter, r *http.Request, c calle
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	o, err = org.Update(r.Context(), a.Orgs, c.orgID, in, a.Now())
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		before, err := a.Orgs.GetOrganization(ctx, c.orgID)
+		if err != nil {
+			return nil, err
+		}
+		o, err = org.Update(ctx, a.Orgs, c.orgID, in, a.Now())
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "organization.updated", "organization", c.orgID, before, o)
+	})
 	a.forgetTimeZone(c.orgID) // even on error: the update may have been stored
 	if err != nil {
 		return err

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
+	"bursar/internal/audit"
 	"bursar/internal/invoice"
 	"bursar/internal/page"
 )
@@ -23,7 +25,15 @@ func (a *api) createPayment(w http.ResponseWriter, r *http.Request, c caller) er
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	pay, inv, err := a.Invoices.RecordPayment(r.Context(), c.orgID, id, in)
+	var pay *invoice.Payment
+	var inv *invoice.Invoice
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		pay, inv, err = a.Invoices.RecordPayment(ctx, c.orgID, id, in)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "payment.created", "payment", pay.ID, nil, pay)
+	})
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
+	"bursar/internal/audit"
 	"bursar/internal/catalog"
 	"bursar/internal/page"
 )
@@ -16,7 +18,14 @@ func (a *api) createProduct(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	p, err := a.Catalog.CreateProduct(r.Context(), c.orgID, o.DefaultCurrency, in)
+	var p *catalog.Product
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		p, err = a.Catalog.CreateProduct(ctx, c.orgID, o.DefaultCurrency, in)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "product.created", "product", p.ID, nil, p)
+	})
 	if err != nil {
 		return err
 	}
@@ -66,7 +75,17 @@ func (a *api) updateProduct(w http.ResponseWriter, r *http.Request, c caller) er
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	p, err = a.Catalog.UpdateProduct(r.Context(), c.orgID, id, in)
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		before, err := a.CatalogStore.GetProduct(ctx, c.orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		p, err = a.Catalog.UpdateProduct(ctx, c.orgID, id, in)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "product.updated", "product", id, before, p)
+	})
 	if err != nil {
 		return err
 	}
@@ -79,7 +98,12 @@ func (a *api) deleteProduct(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	if err := a.CatalogStore.DeleteProduct(r.Context(), c.orgID, id); err != nil {
+	if err := a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		if err := a.CatalogStore.DeleteProduct(ctx, c.orgID, id); err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "product.deleted", "product", id, nil, nil)
+	}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -84,9 +84,9 @@ func (a *api) routeTable() []route {
 		{GET, "/v1/invoices/{id}", "invoices", read, a.getInvoice},
 		{PATCH, "/v1/invoices/{id}", "invoices", write, a.updateInvoice},
 		{DELETE, "/v1/invoices/{id}", "invoices", write, a.deleteInvoice},
-		{POST, "/v1/invoices/{id}/finalize", "invoices", write, a.invoiceAction(a.Invoices.Finalize)},
-		{POST, "/v1/invoices/{id}/void", "invoices", write, a.invoiceAction(a.Invoices.Void)},
-		{POST, "/v1/invoices/{id}/mark-uncollectible", "invoices", write, a.invoiceAction(a.Invoices.MarkUncollectible)},
+		{POST, "/v1/invoices/{id}/finalize", "invoices", write, a.invoiceAction("invoice.finalized", a.Invoices.Finalize)},
+		{POST, "/v1/invoices/{id}/void", "invoices", write, a.invoiceAction("invoice.voided", a.Invoices.Void)},
+		{POST, "/v1/invoices/{id}/mark-uncollectible", "invoices", write, a.invoiceAction("invoice.marked_uncollectible", a.Invoices.MarkUncollectible)},
 		{POST, "/v1/invoices/{id}/payments", "payments", write, a.createPayment},
 		{GET, "/v1/invoices/{id}/payments", "payments", read, a.listInvoicePayments},
 

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
+	"bursar/internal/audit"
 	"bursar/internal/catalog"
 	"bursar/internal/page"
 )
@@ -12,7 +14,15 @@ func (a *api) createTaxRate(w http.ResponseWriter, r *http.Request, c caller) er
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	t, err := a.Catalog.CreateTaxRate(r.Context(), c.orgID, in)
+	var t *catalog.TaxRate
+	err := a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		var err error
+		t, err = a.Catalog.CreateTaxRate(ctx, c.orgID, in)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "tax_rate.created", "tax_rate", t.ID, nil, t)
+	})
 	if err != nil {
 		return err
 	}
@@ -62,7 +72,17 @@ func (a *api) updateTaxRate(w http.ResponseWriter, r *http.Request, c caller) er
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	t, err = a.Catalog.UpdateTaxRate(r.Context(), c.orgID, id, in)
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		before, err := a.CatalogStore.GetTaxRate(ctx, c.orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		t, err = a.Catalog.UpdateTaxRate(ctx, c.orgID, id, in)
+		if err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "tax_rate.updated", "tax_rate", id, before, t)
+	})
 	if err != nil {
 		return err
 	}
@@ -75,7 +95,12 @@ func (a *api) deleteTaxRate(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	if err := a.CatalogStore.DeleteTaxRate(r.Context(), c.orgID, id); err != nil {
+	if err := a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		if err := a.CatalogStore.DeleteTaxRate(ctx, c.orgID, id); err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "tax_rate.deleted", "tax_rate", id, nil, nil)
+	}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

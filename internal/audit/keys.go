@@ -168,3 +168,17 @@ func readPrivate(path string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// EphemeralKeys returns fresh keys kept nowhere, for tests and benchmarks:
+// checkpoints signed with them cannot be verified after the process ends.
+func EphemeralKeys() (*Keys, error) {
+	var hk [32]byte
+	if _, err := rand.Read(hk[:]); err != nil {
+		return nil, err
+	}
+	skey, _, err := note.GenerateKey(rand.Reader, SignerName)
+	if err != nil {
+		return nil, err
+	}
+	return NewKeys(HMACKey(hk[:]), skey)
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"bursar/internal/api"
+	"bursar/internal/audit"
 	"bursar/internal/auth"
 	"bursar/internal/catalog"
 	"bursar/internal/customer"
@@ -32,6 +33,7 @@ type Store interface {
 	api.IdempotencyStore
 	guard.RuleStore
 	guard.LimitStore
+	audit.Store
 	Ping(ctx context.Context) error
 }
 
@@ -44,6 +46,13 @@ type Config struct {
 	// address rules, body limits per route and timeouts. MaxBodyBytes
 	// above is its default body limit, for routes of no other class.
 	Guard GuardConfig
+	// AuditKeys sign the audit log's checkpoints and hash the personal
+	// values in it; nil makes throw-away keys (for tests and benchmarks),
+	// whose checkpoints no one can verify later.
+	AuditKeys *audit.Keys
+	// CheckpointInterval is how often Run signs a checkpoint of every
+	// audit tree that grew; 0 means DefaultCheckpointInterval.
+	CheckpointInterval time.Duration
 	// WAF is the web application firewall's mode (on, the default; detect;
 	// off) and WAFParanoia its Core Rule Set paranoia level (1, the
 	// default, to 4).
@@ -59,6 +68,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	handler http.Handler
+	audit   *audit.Log
 }
 
 // New wires the services over store and returns a server. It panics on a
@@ -71,6 +81,15 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	auditLog := &audit.Log{Store: store, Keys: cfg.AuditKeys, Now: now}
+	if auditLog.Keys == nil {
+		keys, err := audit.EphemeralKeys()
+		if err != nil {
+			panic(fmt.Sprintf("server: audit keys: %v", err)) // the system's random source failed
+		}
+		log.Warn("audit: no keys configured; checkpoints are signed with a throw-away key")
+		auditLog.Keys = keys
 	}
 	if cfg.Guard.BodyLimits.Default <= 0 {
 		cfg.Guard.BodyLimits.Default = cfg.MaxBodyBytes
@@ -92,6 +111,8 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 		Logger:        log,
 		Now:           now,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
+		Audit:         auditLog,
+		ClientAddr:    guard.ClientAddrFrom,
 
 		Limiter:        parts.limiter,
 		RateLimitStore: store,
@@ -128,7 +149,7 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 	if err != nil {
 		panic(fmt.Sprintf("server: %v", err))
 	}
-	return &Server{cfg: cfg, log: log, handler: recoverer(log, api.RequestIDs(now, parts.wrap(cfg.Guard, guarded)))}
+	return &Server{cfg: cfg, log: log, audit: auditLog, handler: recoverer(log, api.RequestIDs(now, parts.wrap(cfg.Guard, guarded)))}
 }
 
 // Handler returns the server's root handler, for tests and benchmarks.
@@ -159,6 +180,8 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		ready(ln.Addr())
 	}
 	s.log.Info("listening", "addr", ln.Addr().String())
+	stopCheckpoints := s.checkpointEvery(s.cfg.CheckpointInterval)
+	defer stopCheckpoints()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,0 +1,172 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"maps"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+
+	"bursar/internal/audit"
+	"bursar/internal/auth"
+	"bursar/internal/errs"
+)
+
+// change runs a business write and its audit entry in one transaction:
+// fn does the write with the context it is given and returns the entry
+// that describes it; the entry is appended last, under its tree's lock,
+// and if it cannot be written the write is rolled back (DESIGN.md §7).
+func (a *api) change(r *http.Request, c caller, fn func(ctx context.Context) (*audit.Entry, error)) error {
+	return a.Audit.Store.InTx(r.Context(), func(ctx context.Context) error {
+		e, err := fn(ctx)
+		if err != nil {
+			return err
+		}
+		a.stamp(r, c, e)
+		return a.Audit.Append(ctx, e)
+	})
+}
+
+// stamp fills in who made the entry, from where, and in which tree.
+func (a *api) stamp(r *http.Request, c caller, e *audit.Entry) {
+	e.Tree = c.orgID
+	if e.Tree == "" {
+		e.Tree = audit.SystemTree
+	}
+	if c.key != nil {
+		e.Actor = audit.Actor{Type: audit.ActorAPIKey, ID: c.key.ID}
+	} else if e.Actor.Type == "" {
+		e.Actor = audit.Actor{Type: audit.ActorSystem}
+	}
+	e.RequestID = requestID(r.Context())
+	if addr, ok := a.clientAddr(r); ok {
+		e.AddressHash = a.Audit.Keys.Hasher.HashPersonal(e.Tree, []byte(addr.String()))
+	}
+	e.Time = a.Now()
+}
+
+// clientAddr is the address of the client, as resolved in front of the
+// API (behind trusted proxies, from their forwarding headers), or else
+// the direct peer's.
+func (a *api) clientAddr(r *http.Request) (netip.Addr, bool) {
+	if a.ClientAddr != nil {
+		if addr, ok := a.ClientAddr(r.Context()); ok {
+			return addr, true
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	return addr.Unmap(), err == nil
+}
+
+// securityEvent appends an event that changes nothing (a refused key, a
+// refused permission) in a transaction of its own. The refusal is answered
+// whatever happens here; a failure to record it is logged.
+func (a *api) securityEvent(r *http.Request, c caller, e *audit.Entry) {
+	a.stamp(r, c, e)
+	if c.key == nil {
+		e.Actor = audit.Actor{Type: audit.ActorAPIKey} // not known
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if err := a.Audit.Append(ctx, e); err != nil {
+		a.Logger.ErrorContext(ctx, "api: audit security event", "request_id", requestID(ctx), "action", e.Action, "err", err)
+	}
+}
+
+// auditPolicy says, per object type, which fields are logged with their
+// values; every other field is logged as a keyed hash, so that personal
+// data (names, emails, addresses, free text, invoice lines) stays out of
+// the log by default.
+var auditPolicy = map[string][]string{
+	"organization": {"name", "default_currency", "time_zone", "locale", "invoice_series", "credit_note_series"},
+	"customer":     {"currency", "payment_terms_days", "locale", "credit_balance"},
+	"product":      {"*"},
+	"tax_rate":     {"*"},
+	"invoice": {"currency", "prices_include_tax", "totals", "taxes", "number", "status", "customer_id", "issue_date",
+		"due_date", "payment_terms_days", "amount_paid", "amount_credited", "credit_applied", "content_hash",
+		"finalized_at", "paid_at", "voided_at"},
+	"credit_note": {"number", "invoice_id", "issue_date", "applied_to_invoice", "credited_to_customer", "content_hash",
+		"currency", "totals", "taxes"},
+	"payment": {"invoice_id", "customer_id", "amount", "currency", "date", "method", "applied_to_invoice", "credited_to_customer"},
+	"api_key": {"name", "prefix", "scopes", "expires_at", "revoked_at"},
+}
+
+// unlogged are fields that every entry carries elsewhere or that change
+// at every write.
+var unlogged = []string{"id", "object", "created_at", "updated_at", "last_used_at"}
+
+// entryOf describes a change of an object: the fields whose JSON differs
+// between before (nil for a creation) and after (nil for a deletion), by
+// the object type's policy.
+func (a *api) entryOf(c caller, action, objectType, objectID string, before, after any) (*audit.Entry, error) {
+	e := &audit.Entry{Action: action, ObjectType: objectType, ObjectID: objectID}
+	if after == nil {
+		return e, nil
+	}
+	old, err := jsonFields(before)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := jsonFields(after)
+	if err != nil {
+		return nil, err
+	}
+	tree := c.orgID
+	policy := auditPolicy[objectType]
+	for _, name := range slices.Sorted(maps.Keys(cur)) {
+		v := cur[name]
+		if slices.Contains(unlogged, name) || (before != nil && bytes.Equal(old[name], v)) {
+			continue
+		}
+		f := audit.Field{Name: name}
+		if slices.Contains(policy, "*") || slices.Contains(policy, name) {
+			f.Value = v
+		} else {
+			f.Hash = a.Audit.Keys.Hasher.HashPersonal(tree, v)
+		}
+		e.Fields = append(e.Fields, f)
+	}
+	return e, nil
+}
+
+// jsonFields returns the members of v's JSON object; nil for nil.
+func jsonFields(v any) (map[string]json.RawMessage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// auditRejected records a request refused for its credentials (401).
+func (a *api) auditRejected(r *http.Request, rt route, err error) {
+	if errs.KindOf(err) != errs.Unauthorized {
+		return
+	}
+	a.securityEvent(r, caller{}, &audit.Entry{Action: "api_key.rejected", ObjectType: "route", ObjectID: rt.method + " " + rt.pattern})
+}
+
+// auditDenied records a request refused for its scopes (403).
+func (a *api) auditDenied(r *http.Request, key *auth.APIKey, rt route, access string) {
+	a.securityEvent(r, caller{orgID: key.OrgID, key: key}, &audit.Entry{Action: "permission.denied", ObjectType: "route",
+		ObjectID: rt.method + " " + rt.pattern, Fields: []audit.Field{
+			{Name: "resource", Value: jsonString(rt.resource)}, {Name: "access", Value: jsonString(access)}}})
+}
+
+func jsonString(s string) json.RawMessage {
+	b, _ := json.Marshal(s) // a string always encodes
+	return b
+}
