@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -78,7 +79,8 @@ func TestParseURLErrors(t *testing.T) {
 }
 
 // sendTo sends m through an SMTP sender configured by raw whose connections
-// all go to srv, whatever host the URL names.
+// all go to srv, whatever host the URL names; it trusts srv's certificate
+// if srv has one.
 func sendTo(t *testing.T, srv *mailtest.Server, raw string, m Message) error {
 	t.Helper()
 	cfg, err := ParseURL(raw)
@@ -91,9 +93,60 @@ func sendTo(t *testing.T, srv *mailtest.Server, raw string, m Message) error {
 		var d net.Dialer
 		return d.DialContext(ctx, network, srv.Addr)
 	}
+	if roots := srv.RootCAs(); roots != nil {
+		s.tlsConfig = &tls.Config{ServerName: cfg.Host, RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return s.Send(ctx, m)
+}
+
+// TestSendSTARTTLSToRemoteHost: to a host that is not loopback, the
+// sender upgrades with STARTTLS before it authenticates or sends.
+func TestSendSTARTTLSToRemoteHost(t *testing.T) {
+	srv := mailtest.NewServer(t, mailtest.Options{Username: "bursar", Password: "secret", TLS: true, Hosts: []string{"mail.example.com"}})
+	err := sendTo(t, srv, "smtp://bursar:secret@mail.example.com?from=billing@example.com",
+		Message{To: "ann@example.org", Subject: "Hello", Text: "hi\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 || !msgs[0].TLS {
+		t.Fatalf("messages %+v, want one over TLS", msgs)
+	}
+	cmds := srv.Commands()
+	tlsAt, authAt := slices.Index(cmds, "STARTTLS"), slices.Index(cmds, "AUTH")
+	if tlsAt < 0 || authAt < tlsAt {
+		t.Fatalf("commands %v: want STARTTLS before AUTH", cmds)
+	}
+}
+
+// TestSendSMTPS: smtps:// speaks TLS from the first byte.
+func TestSendSMTPS(t *testing.T) {
+	srv := mailtest.NewServer(t, mailtest.Options{Username: "bursar", Password: "secret", Implicit: true, Hosts: []string{"mail.example.com"}})
+	err := sendTo(t, srv, "smtps://bursar:secret@mail.example.com?from=billing@example.com",
+		Message{To: "ann@example.org", Subject: "Hello", Text: "hi\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs := srv.Messages(); len(msgs) != 1 || !msgs[0].TLS || slices.Contains(srv.Commands(), "STARTTLS") {
+		t.Fatalf("messages %+v, commands %v: want one over implicit TLS", msgs, srv.Commands())
+	}
+}
+
+// TestSendRefusesUntrustedCertificate: the certificate is verified against
+// the host name, so a server the system does not trust gets neither the
+// password nor the message.
+func TestSendRefusesUntrustedCertificate(t *testing.T) {
+	srv := mailtest.NewServer(t, mailtest.Options{Username: "bursar", Password: "secret", TLS: true, Hosts: []string{"other.example.com"}})
+	err := sendTo(t, srv, "smtp://bursar:secret@mail.example.com?from=billing@example.com",
+		Message{To: "ann@example.org", Subject: "Hello", Text: "hi\n"})
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("Send = %v, want a certificate error", err)
+	}
+	if slices.Contains(srv.Commands(), "AUTH") || len(srv.Messages()) != 0 {
+		t.Fatalf("commands %v, %d messages after a failed handshake", srv.Commands(), len(srv.Messages()))
+	}
 }
 
 func TestSendPlainToLoopback(t *testing.T) {

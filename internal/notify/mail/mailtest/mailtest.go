@@ -1,12 +1,16 @@
 // Package mailtest is an in-process SMTP server for tests: it listens on a
 // loopback port, speaks enough of RFC 5321 for a submission client (EHLO,
 // HELO, optional AUTH PLAIN, MAIL FROM, RCPT TO, DATA, RSET, NOOP, QUIT)
-// and keeps every message it accepts for the test to inspect. It offers no
-// STARTTLS, so it also stands in for a server that cannot encrypt.
+// and keeps every message it accepts for the test to inspect. With
+// Options.TLS it also speaks STARTTLS, or TLS from the first byte, with a
+// certificate of its own that clients trust through RootCAs; without, it
+// stands in for a server that cannot encrypt.
 package mailtest
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"net"
 	"net/textproto"
@@ -20,6 +24,7 @@ type Message struct {
 	From string   // the MAIL FROM address
 	To   []string // the RCPT TO addresses
 	Data []byte   // the DATA, dot-unstuffed, lines ending in "\n"
+	TLS  bool     // whether the message arrived over TLS
 }
 
 // Options configure a Server.
@@ -27,6 +32,13 @@ type Options struct {
 	// Username and Password, if set, make the server offer AUTH PLAIN and
 	// refuse MAIL before a successful AUTH with exactly these.
 	Username, Password string
+	// TLS makes the server offer STARTTLS with a fresh self-signed
+	// certificate for 127.0.0.1, localhost and the names in Hosts.
+	TLS   bool
+	Hosts []string
+	// Implicit makes the server speak TLS from the first byte, as on port
+	// 465 (smtps); it implies TLS.
+	Implicit bool
 }
 
 // Server is a running test SMTP server.
@@ -34,9 +46,11 @@ type Server struct {
 	// Addr is the host:port to connect to (on 127.0.0.1).
 	Addr string
 
-	opts Options
-	ln   net.Listener
-	wg   sync.WaitGroup
+	opts    Options
+	ln      net.Listener
+	wg      sync.WaitGroup
+	tlsConf *tls.Config
+	roots   *x509.CertPool
 
 	mu       sync.Mutex
 	messages []Message
@@ -52,6 +66,12 @@ func NewServer(tb testing.TB, opts Options) *Server {
 		tb.Fatalf("mailtest: listen: %v", err)
 	}
 	s := &Server{Addr: ln.Addr().String(), opts: opts, ln: ln}
+	if opts.TLS || opts.Implicit {
+		s.tlsConf, s.roots = selfSigned(tb, opts.Hosts)
+		if opts.Implicit {
+			s.ln = tls.NewListener(ln, s.tlsConf)
+		}
+	}
 	s.wg.Add(1)
 	go s.serve()
 	tb.Cleanup(func() {
@@ -60,6 +80,10 @@ func NewServer(tb testing.TB, opts Options) *Server {
 	})
 	return s
 }
+
+// RootCAs returns a pool holding the server's certificate, for the client
+// under test to trust; nil without Options.TLS.
+func (s *Server) RootCAs() *x509.CertPool { return s.roots }
 
 // Messages returns the messages accepted so far.
 func (s *Server) Messages() []Message {
@@ -88,18 +112,20 @@ func (s *Server) serve() {
 		go func() {
 			defer s.wg.Done()
 			defer conn.Close()
-			s.session(textproto.NewConn(conn))
+			s.session(conn)
 		}()
 	}
 }
 
 // session runs one SMTP conversation. Errors on the connection end it:
 // the client under test sees them as its own.
-func (s *Server) session(c *textproto.Conn) {
+func (s *Server) session(conn net.Conn) {
+	c := textproto.NewConn(conn)
 	reply := func(code int, text string) bool { return c.PrintfLine("%d %s", code, text) == nil }
 	if !reply(220, "mailtest ESMTP") {
 		return
 	}
+	_, secure := conn.(*tls.Conn)
 	var (
 		authed = s.opts.Username == ""
 		from   string
@@ -118,12 +144,31 @@ func (s *Server) session(c *textproto.Conn) {
 		s.mu.Unlock()
 		switch verb {
 		case "EHLO":
-			if s.opts.Username != "" {
-				c.PrintfLine("250-mailtest")
-				reply(250, "AUTH PLAIN")
-			} else {
-				reply(250, "mailtest")
+			ext := []string{"mailtest"}
+			if s.tlsConf != nil && !secure {
+				ext = append(ext, "STARTTLS")
 			}
+			if s.opts.Username != "" {
+				ext = append(ext, "AUTH PLAIN")
+			}
+			for _, e := range ext[:len(ext)-1] {
+				c.PrintfLine("250-%s", e)
+			}
+			reply(250, ext[len(ext)-1])
+		case "STARTTLS":
+			if s.tlsConf == nil || secure {
+				reply(502, "command not implemented")
+				continue
+			}
+			reply(220, "go ahead")
+			tc := tls.Server(conn, s.tlsConf)
+			if tc.Handshake() != nil {
+				return
+			}
+			// RFC 3207: the session starts over, forgetting all that
+			// was said in clear text.
+			conn, c, secure = tc, textproto.NewConn(tc), true
+			authed, from, to, inMail = s.opts.Username == "", "", nil, false
 		case "HELO":
 			reply(250, "mailtest")
 		case "AUTH":
@@ -179,7 +224,7 @@ func (s *Server) session(c *textproto.Conn) {
 				return
 			}
 			s.mu.Lock()
-			s.messages = append(s.messages, Message{From: from, To: to, Data: bytes.Clone(data)})
+			s.messages = append(s.messages, Message{From: from, To: to, Data: bytes.Clone(data), TLS: secure})
 			s.mu.Unlock()
 			from, to, inMail = "", nil, false
 			reply(250, "queued")
