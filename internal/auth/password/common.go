@@ -58,7 +58,11 @@ func parseCommon(gz []byte) (*commonList, error) {
 	if n := binary.LittleEndian.Uint32(gz[len(gz)-4:]); n <= maxCommonSize {
 		sb.Grow(int(n))
 	}
-	if _, err := io.Copy(&sb, zr); err != nil {
+	// Bounded, although the data is our own, so that a damaged file is an
+	// error rather than an exhausted heap.
+	if n, err := io.CopyN(&sb, zr, maxCommonSize+1); n > maxCommonSize {
+		return nil, fmt.Errorf("password: common-password list: larger than %d bytes", maxCommonSize)
+	} else if err != io.EOF {
 		return nil, fmt.Errorf("password: common-password list: %w", err)
 	}
 	text := sb.String()

@@ -109,7 +109,7 @@ func (p Params) NeedsRehash(phc string) bool {
 		return true
 	}
 	return got.Memory != p.Memory || got.Iterations != p.Iterations || got.Parallelism != p.Parallelism ||
-		uint32(len(salt)) != p.SaltLength || uint32(len(key)) != p.KeyLength
+		len(salt) != int(p.SaltLength) || len(key) != int(p.KeyLength)
 }
 
 // Verify reports whether pw matches the PHC string phc. The comparison of
@@ -171,9 +171,10 @@ func decode(phc string) (Params, []byte, []byte, error) {
 	}
 	salt, err1 := b64.DecodeString(f[4])
 	key, err2 := b64.DecodeString(f[5])
-	if err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil || len(salt) > maxSaltLength || len(key) > maxKeyLength {
 		return p, nil, nil, ErrMalformed
 	}
+	// #nosec G115 -- par <= maxParallelism, and both lengths <= 64, checked above.
 	p = Params{Memory: m, Iterations: t, Parallelism: uint8(par), SaltLength: uint32(len(salt)), KeyLength: uint32(len(key))}
 	if err := p.check(); err != nil {
 		return Params{}, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)

@@ -72,9 +72,9 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	// write, and a cancellation closes the connection under it.
 	deadline, _ := ctx.Deadline()
 	if err := conn.SetDeadline(deadline); err != nil {
-		conn.Close()
-		return fmt.Errorf("mail: %s: %w", addr, err)
+		return errors.Join(fmt.Errorf("mail: %s: %w", addr, err), conn.Close())
 	}
+	// #nosec G104 -- closing is the cancellation itself; Send reports ctx.Err().
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if s.cfg.TLS {
@@ -82,8 +82,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	c, err := smtp.NewClient(conn, s.cfg.Host)
 	if err != nil {
-		conn.Close()
-		return fmt.Errorf("mail: %s: %w", addr, err)
+		return errors.Join(fmt.Errorf("mail: %s: %w", addr, err), conn.Close())
 	}
 	defer c.Close()
 	if err := s.session(c, to.Address, body); err != nil {

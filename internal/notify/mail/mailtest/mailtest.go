@@ -75,7 +75,9 @@ func NewServer(tb testing.TB, opts Options) *Server {
 	s.wg.Add(1)
 	go s.serve()
 	tb.Cleanup(func() {
-		ln.Close()
+		if err := s.ln.Close(); err != nil {
+			tb.Errorf("mailtest: close: %v", err)
+		}
 		s.wg.Wait()
 	})
 	return s
@@ -152,7 +154,9 @@ func (s *Server) session(conn net.Conn) {
 				ext = append(ext, "AUTH PLAIN")
 			}
 			for _, e := range ext[:len(ext)-1] {
-				c.PrintfLine("250-%s", e)
+				if c.PrintfLine("250-%s", e) != nil {
+					return
+				}
 			}
 			reply(250, ext[len(ext)-1])
 		case "STARTTLS":
