@@ -45,7 +45,9 @@ func Check(pw string) error { return DefaultPolicy.Check(pw) }
 // error whose field is "password" and whose reason says what to change.
 // Call it when a password is chosen (sign-up, change, reset), never at
 // login: a password that was allowed when it was set stays valid until the
-// user changes it (ASVS 5.0 6.2.10).
+// user changes it (ASVS 5.0 6.2.10). Any other error (a Policy outside
+// the bounds below, a damaged embedded list) has no errs kind, so the API
+// reports it as internal and the password is not accepted.
 func (p Policy) Check(pw string) error {
 	if p.MinLength < floorMinLength || p.MaxLength < floorMaxLength || p.MinLength > p.MaxLength {
 		// A fault of the caller's configuration, so no Kind: errs reports it
