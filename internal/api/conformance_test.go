@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -175,6 +176,14 @@ func TestOpenAPIConformanceScenario(t *testing.T) {
 	a.must(200, "GET", "/v1/api-keys/"+key, nil)
 	a.must(200, "GET", "/v1/api-keys?limit=100", nil)
 	a.must(200, "POST", "/v1/api-keys/"+key+"/revoke", nil)
+
+	// The audit log: the changes above, with proofs against a checkpoint.
+	if _, err := e.audit.Checkpoint(context.Background(), a.org.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.must(200, "GET", "/v1/audit/checkpoint", nil)
+	a.must(200, "GET", "/v1/audit-events?proof=true&limit=5", nil)
+	a.must(200, "GET", "/v1/audit-events?object_type=invoice&object_id="+inv+"&action=invoice.finalized&created_after=2020-01-01T00:00:00Z&created_before=2099-01-01T00:00:00Z", nil)
 
 	// The organization's own rate limits and the server's address rules.
 	a.must(200, "GET", "/v1/organization/rate-limits", nil)

@@ -102,6 +102,9 @@ func (a *api) routeTable() []route {
 		{GET, "/v1/api-keys/{id}", "api-keys", read, a.getAPIKey},
 		{POST, "/v1/api-keys/{id}/revoke", "api-keys", write, a.revokeAPIKey},
 
+		{GET, "/v1/audit-events", "audit", read, a.listAuditEvents},
+		{GET, "/v1/audit/checkpoint", "audit", read, a.getAuditCheckpoint},
+
 		{GET, "/v1/ip-rules", "ip-rules", read, a.listIPRules},
 		{POST, "/v1/ip-rules", "ip-rules", write, a.createIPRule},
 		{DELETE, "/v1/ip-rules/{id}", "ip-rules", write, a.deleteIPRule},

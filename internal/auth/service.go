@@ -21,7 +21,7 @@ import (
 const SecretPrefix = "bsk_"
 
 // Resources are the API resources a scope can name.
-var Resources = []string{"organization", "customers", "products", "tax-rates", "invoices", "credit-notes", "payments", "api-keys", "ip-rules"}
+var Resources = []string{"organization", "customers", "products", "tax-rates", "invoices", "credit-notes", "payments", "api-keys", "audit", "ip-rules"}
 
 // ServerResources are the resources that act on the whole server rather
 // than on the key's organization (the address rules protect every
@@ -29,6 +29,12 @@ var Resources = []string{"organization", "customers", "products", "tax-rates", "
 // the blanket "read" or "write", so that an ordinary integration key cannot
 // lock everyone out.
 var ServerResources = []string{"ip-rules"}
+
+// RestrictedResources, like ServerResources, are granted only by "*" or a
+// scope naming them, never by the blanket "read" or "write": the audit log
+// tells who did what from where, which an ordinary integration key has no
+// need to read.
+var RestrictedResources = []string{"audit"}
 
 // FullAccess is the scope that allows everything.
 const FullAccess = "*"
@@ -129,7 +135,7 @@ func ValidScope(s string) bool {
 // Allows reports whether scopes permit the access to the resource. Write
 // implies read.
 func Allows(scopes []string, resource string, write bool) bool {
-	blanket := !slices.Contains(ServerResources, resource)
+	blanket := !slices.Contains(ServerResources, resource) && !slices.Contains(RestrictedResources, resource)
 	for _, s := range scopes {
 		switch s {
 		case FullAccess, resource + ":write":
