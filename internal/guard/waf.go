@@ -215,11 +215,12 @@ func (g *waf) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		tx = g.waf.NewTransaction()
 	}
-	defer func() {
-		tx.ProcessLogging()
-		_ = tx.Close()
-	}()
+	// The logging phase (5) runs before the answer leaves, not after: its
+	// rules then see the whole exchange, and what they report is recorded
+	// before the client can send its next request.
+	defer func() { _ = tx.Close() }()
 	if it, err := inspectRequest(tx, r); err != nil {
+		tx.ProcessLogging()
 		g.refuse(w, r, errs.E(errs.Invalid, "malformed_json", "the request body could not be read"))
 		return
 	} else if it != nil {
@@ -250,6 +251,7 @@ func (g *waf) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	tx.ProcessLogging()
 	if g.cfg.Mode == WAFDetect && g.cfg.Events != nil {
 		if ids := matchedRuleIDs(tx); wouldBlock(ids) {
 			g.cfg.Events.Detected(r.Context(), r, ids)
@@ -299,9 +301,11 @@ func inspectRequest(tx types.Transaction, r *http.Request) (*types.Interruption,
 		if err != nil {
 			return nil, fmt.Errorf("guard: request body: %w", err)
 		}
-		// Reject is the limit action, so the transaction holds the whole
-		// body; next reads it from there.
-		r.Body = readCloser{body, r.Body}
+		// next reads what the transaction holds, then the rest: in
+		// blocking mode a body over the limit was refused above, but in
+		// detect mode it goes on whole, to be refused by the API's own
+		// limit rather than cut short.
+		r.Body = readCloser{io.MultiReader(body, r.Body), r.Body}
 	}
 	return tx.ProcessRequestBody()
 }
@@ -320,6 +324,7 @@ func (rc readCloser) Close() error               { return rc.c.Close() }
 // (the API would give the same); everything else is an attack, refused
 // with request_blocked and recorded.
 func (g *waf) interrupted(w http.ResponseWriter, r *http.Request, tx types.Transaction, it *types.Interruption) {
+	tx.ProcessLogging()
 	ids := matchedRuleIDs(tx)
 	switch {
 	case it.Status == http.StatusRequestEntityTooLarge:

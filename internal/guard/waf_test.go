@@ -222,6 +222,13 @@ func TestWAFDetectMode(t *testing.T) {
 	if len(ev.blocked) != 0 || len(ev.detected) != 1 || !slices.Contains(ev.detected[0], 942100) {
 		t.Errorf("blocked %v, detected %v; want no block and one detection naming 942100", ev.blocked, ev.detected)
 	}
+	// A body over the WAF's limit is not cut short: next gets all of it
+	// (and the API's own limit answers for it).
+	h, _ = newTestWAF(t, WAFConfig{Mode: WAFDetect, MaxBodyBytes: 1024}, echo)
+	body := `{"name": "` + strings.Repeat("x", 2000) + `"}`
+	if w := send(h, "POST", "/v1/customers", "application/json", body); w.Code != http.StatusOK || w.Body.String() != body {
+		t.Errorf("large body in detect mode: %d, %d bytes handed on; want 200 and all %d", w.Code, w.Body.Len(), len(body))
+	}
 }
 
 // Off is no WAF at all: the next handler itself.
