@@ -132,7 +132,8 @@ func report(io stdio, problems []audit.Problem, summary func() (string, error)) 
 }
 
 func runAuditCheckpoint(ctx context.Context, io stdio, args []string) error {
-	fs := newAuditFlags(io, "audit checkpoint", "audit checkpoint [flags]")
+	fs := newAuditFlags(io, "audit checkpoint", "audit checkpoint [--org ID] [flags]")
+	orgID := fs.String("org", "", "checkpoint only this organization's tree (default: every tree)")
 	st, keys, err := openAudit(ctx, io, fs, args)
 	if err != nil {
 		return err
@@ -144,11 +145,14 @@ func runAuditCheckpoint(ctx context.Context, io stdio, args []string) error {
 		return err
 	}
 	for _, tree := range slices.Sorted(maps.Keys(trees)) {
+		if *orgID != "" && tree != *orgID {
+			continue
+		}
 		cp, err := l.Checkpoint(ctx, tree)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(io.stdout, "%s\n", cp.Note)
+		io.stdout.Write(cp.Note) // a note ends with a newline
 	}
 	return nil
 }

@@ -205,6 +205,8 @@ func (l *Log) Prove(ctx context.Context, cp *Checkpoint, index int64) (tlog.Reco
 // OpenCheckpoint checks a signed checkpoint note against the verifier and
 // returns what it states.
 func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
+	// A note ends with exactly one newline; files and terminals add more.
+	signed = append(bytes.Clone(bytes.TrimRight(signed, "\n")), '\n')
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
 		return nil, fmt.Errorf("audit: checkpoint signature: %w", err)
