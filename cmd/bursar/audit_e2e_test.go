@@ -14,7 +14,8 @@ import (
 	"bursar/internal/store/sqlite"
 )
 
-// run runs the binary and returns its exit status and output.
+// runBinary runs the binary and returns its exit status and output, where
+// bursar fails the test on a non-zero status.
 func runBinary(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	cmd := exec.Command(binPath, args...)
