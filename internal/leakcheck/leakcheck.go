@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 )
 
 // Kind says what a Finding is.
@@ -38,6 +39,7 @@ type Finding struct {
 	Sample string
 }
 
+// String formats f for a CI log: where, what, and the redacted sample.
 func (f Finding) String() string {
 	return fmt.Sprintf("line %d (byte %d): %s %s", f.Line, f.Offset, f.Kind, f.Sample)
 }
@@ -74,17 +76,8 @@ func Scan(data []byte, secrets []string) []Finding {
 			off += i + len(s)
 		}
 	}
-	sortFindings(out)
+	slices.SortStableFunc(out, func(a, b Finding) int { return a.Offset - b.Offset })
 	return out
-}
-
-func sortFindings(fs []Finding) {
-	// Insertion sort: findings are few, and a clean run has none.
-	for i := 1; i < len(fs); i++ {
-		for j := i; j > 0 && fs[j].Offset < fs[j-1].Offset; j-- {
-			fs[j], fs[j-1] = fs[j-1], fs[j]
-		}
-	}
 }
 
 // cardRuns returns the [start, end) byte ranges of card-number-like runs.
