@@ -185,7 +185,9 @@ func TestWAFOffAndDetect(t *testing.T) {
 func BenchmarkWAF(b *testing.B) {
 	for _, mode := range []guard.WAFMode{guard.WAFOff, guard.WAFOn} {
 		b.Run(string(mode), func(b *testing.B) {
-			h, key, _ := guardedServer(b, server.Config{WAF: mode})
+			// Rate limits off: the benchmark sends thousands of requests
+			// from one address with one key.
+			h, key, _ := guardedServer(b, server.Config{WAF: mode, Guard: server.GuardConfig{DisableRateLimits: true}})
 			w := call(h, key, "POST", "/v1/customers", `{"name": "Globex SARL", "currency": "EUR"}`)
 			var cus struct{ ID string }
 			_ = json.Unmarshal(w.Body.Bytes(), &cus)
