@@ -168,8 +168,8 @@ func TestWAFOffAndDetect(t *testing.T) {
 	if w := call(h, "", "GET", target, ""); w.Code != http.StatusUnauthorized {
 		t.Errorf("WAF off: %d, want 401 from authentication", w.Code)
 	}
-	if logs.String() != "" {
-		t.Errorf("WAF off logged %q", logs)
+	if strings.Contains(logs.String(), "guard:") {
+		t.Errorf("WAF off logged a security event: %q", logs)
 	}
 	h, _, logs = guardedServer(t, server.Config{WAF: guard.WAFDetect})
 	if w := call(h, "", "GET", target, ""); w.Code != http.StatusUnauthorized {
