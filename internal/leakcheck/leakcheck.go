@@ -110,12 +110,36 @@ func cardRuns(data []byte) [][2]int {
 			}
 			break
 		}
+		if len(groups) == 1 && inHexToken(data, i, j) {
+			i = j
+			continue
+		}
 		if r, ok := luhnCandidate(data, groups); ok {
 			out = append(out, r)
 		}
 		i = j
 	}
 	return out
+}
+
+// minHexToken is the length from which a hexadecimal token is taken for a
+// digest or key (128 bits and more) rather than for text: digests are
+// stored in hex, and 13 digits in a row happen in them.
+const minHexToken = 32
+
+// inHexToken reports whether the digits data[i:j] are part of a longer
+// hexadecimal token of at least minHexToken characters, such as a SHA-256
+// in hex. A card number glued to a short word ("Trade4111...") is still a
+// candidate, since the word's letters end the token early.
+func inHexToken(data []byte, i, j int) bool {
+	s, e := i, j
+	for s > 0 && isHex(data[s-1]) {
+		s--
+	}
+	for e < len(data) && isHex(data[e]) {
+		e++
+	}
+	return e-s > j-i && e-s >= minHexToken
 }
 
 func luhnCandidate(data []byte, groups [][2]int) ([2]int, bool) {
@@ -179,3 +203,4 @@ func redact(b []byte) string {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isHex(c byte) bool   { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }

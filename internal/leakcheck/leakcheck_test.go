@@ -38,6 +38,8 @@ func TestScanCards(t *testing.T) {
 		{"amex 4-6-5", "3782 822463 10005", []string{"card-number@1"}},
 		{"glued to text as in a raw SQLite record", "Globex4111111111111111EUR", []string{"card-number@1"}},
 		{"followed by an unrelated number", "4111 1111 1111 1111 12", []string{"card-number@1"}},
+		{"glued to a short word that ends in hex letters", "Acme Trade4111111111111111", []string{"card-number@1"}},
+		{"inside a hex digest", "hash:5402d4009ffe92ba82068971831076ba505e4c63f44771160cca33a518c70cc", nil},
 		{"Luhn-invalid number", "card=4111111111111112", nil},
 		{"too short", "411111111111", nil},
 		{"twenty digits unbroken", "41111111111111111111", nil},
