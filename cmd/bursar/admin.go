@@ -50,6 +50,10 @@ func runAdmin(ctx context.Context, io stdio, args []string) error {
 	}
 	defer st.Close()
 	keys := &auth.Service{Store: st, Now: time.Now}
+	al, err := auditLog(sf, st)
+	if err != nil {
+		return err
+	}
 	var secret string
 	err = st.InTx(ctx, func(ctx context.Context) error {
 		if err := st.InsertOrganization(ctx, o); err != nil {
@@ -62,8 +66,15 @@ func runAdmin(ctx context.Context, io stdio, args []string) error {
 		if err := st.InsertMembership(ctx, &auth.Membership{OrgID: o.ID, UserID: u.ID, Role: auth.RoleOwner, CreatedAt: now.UTC()}); err != nil {
 			return err
 		}
-		_, secret, err = keys.CreateAPIKey(ctx, o.ID, "admin init", []string{auth.FullAccess}, nil)
-		return err
+		var k *auth.APIKey
+		k, secret, err = keys.CreateAPIKey(ctx, o.ID, "admin init", []string{auth.FullAccess}, nil)
+		if err != nil {
+			return err
+		}
+		if err := auditCLI(ctx, al, "admin init", o.ID, "organization.created", "organization", o.ID, nil, o); err != nil {
+			return err
+		}
+		return auditCLI(ctx, al, "admin init", o.ID, "api_key.created", "api_key", k.ID, nil, k)
 	})
 	if err != nil {
 		return err
@@ -119,6 +130,10 @@ func runAPIKey(ctx context.Context, io stdio, args []string) error {
 		return fmt.Errorf("organization %s: %w", *orgID, err)
 	}
 	keys := &auth.Service{Store: st, Now: time.Now}
+	al, err := auditLog(sf, st)
+	if err != nil {
+		return err
+	}
 	switch sub {
 	case "create":
 		var exp *time.Time
@@ -126,7 +141,15 @@ func runAPIKey(ctx context.Context, io stdio, args []string) error {
 			t := time.Now().Add(expires).UTC()
 			exp = &t
 		}
-		k, secret, err := keys.CreateAPIKey(ctx, *orgID, name, strings.Split(scopes, ","), exp)
+		var k *auth.APIKey
+		var secret string
+		err := st.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			if k, secret, err = keys.CreateAPIKey(ctx, *orgID, name, strings.Split(scopes, ","), exp); err != nil {
+				return err
+			}
+			return auditCLI(ctx, al, "apikey create", *orgID, "api_key.created", "api_key", k.ID, nil, k)
+		})
 		if err != nil {
 			return err
 		}
@@ -145,7 +168,17 @@ func runAPIKey(ctx context.Context, io stdio, args []string) error {
 			fmt.Fprintf(io.stdout, "%s\t%s…\t%s\t%s\t%s\n", k.ID, k.Prefix, strings.Join(k.Scopes, ","), k.Name, state)
 		}
 	case "revoke":
-		k, err := keys.Revoke(ctx, *orgID, id)
+		var k *auth.APIKey
+		err := st.InTx(ctx, func(ctx context.Context) error {
+			before, err := st.GetAPIKey(ctx, *orgID, id)
+			if err != nil {
+				return err
+			}
+			if k, err = keys.Revoke(ctx, *orgID, id); err != nil {
+				return err
+			}
+			return auditCLI(ctx, al, "apikey revoke", *orgID, "api_key.revoked", "api_key", id, before, k)
+		})
 		if err != nil {
 			return err
 		}

@@ -276,3 +276,25 @@ func newAuditFlags(io stdio, name, synopsis string) *auditFlags {
 	fs.sf.register(fs.FlagSet)
 	return fs
 }
+
+// auditLog opens the audit log of a command that changes the business
+// outside the API.
+func auditLog(sf storeFlags, st *sqlstore.Store) (*audit.Log, error) {
+	keys, err := auditKeys(sf)
+	if err != nil {
+		return nil, err
+	}
+	return &audit.Log{Store: st, Keys: keys, Now: time.Now}, nil
+}
+
+// auditCLI appends the entry of a change made on the command line, in the
+// transaction of ctx. The actor is the system, named by the command: the
+// operator at the console has no API key.
+func auditCLI(ctx context.Context, l *audit.Log, command, tree, action, objectType, objectID string, before, after any) error {
+	fields, err := audit.Changes(l.Keys.Hasher, tree, objectType, before, after)
+	if err != nil {
+		return err
+	}
+	return l.Append(ctx, &audit.Entry{Tree: tree, Actor: audit.Actor{Type: audit.ActorSystem, ID: "cli:" + command},
+		Action: action, ObjectType: objectType, ObjectID: objectID, Fields: fields})
+}

@@ -1,14 +1,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"maps"
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 
 	"bursar/internal/audit"
 	"bursar/internal/auth"
@@ -79,76 +76,15 @@ func (a *api) securityEvent(r *http.Request, c caller, e *audit.Entry) {
 	}
 }
 
-// auditPolicy says, per object type, which fields are logged with their
-// values; every other field is logged as a keyed hash, so that personal
-// data (names, emails, addresses, free text, invoice lines) stays out of
-// the log by default.
-var auditPolicy = map[string][]string{
-	"organization": {"name", "default_currency", "time_zone", "locale", "invoice_series", "credit_note_series"},
-	"customer":     {"currency", "payment_terms_days", "locale", "credit_balance"},
-	"product":      {"*"},
-	"tax_rate":     {"*"},
-	"invoice": {"currency", "prices_include_tax", "totals", "taxes", "number", "status", "customer_id", "issue_date",
-		"due_date", "payment_terms_days", "amount_paid", "amount_credited", "credit_applied", "content_hash",
-		"finalized_at", "paid_at", "voided_at"},
-	"credit_note": {"number", "invoice_id", "issue_date", "applied_to_invoice", "credited_to_customer", "content_hash",
-		"currency", "totals", "taxes"},
-	"payment": {"invoice_id", "customer_id", "amount", "currency", "date", "method", "applied_to_invoice", "credited_to_customer"},
-	"api_key": {"name", "prefix", "scopes", "expires_at", "revoked_at"},
-}
-
-// unlogged are fields that every entry carries elsewhere or that change
-// at every write.
-var unlogged = []string{"id", "object", "created_at", "updated_at", "last_used_at"}
-
 // entryOf describes a change of an object: the fields whose JSON differs
 // between before (nil for a creation) and after (nil for a deletion), by
-// the object type's policy.
+// the object type's audit.Policy.
 func (a *api) entryOf(c caller, action, objectType, objectID string, before, after any) (*audit.Entry, error) {
-	e := &audit.Entry{Action: action, ObjectType: objectType, ObjectID: objectID}
-	if after == nil {
-		return e, nil
-	}
-	old, err := jsonFields(before)
+	fields, err := audit.Changes(a.Audit.Keys.Hasher, c.orgID, objectType, before, after)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := jsonFields(after)
-	if err != nil {
-		return nil, err
-	}
-	tree := c.orgID
-	policy := auditPolicy[objectType]
-	for _, name := range slices.Sorted(maps.Keys(cur)) {
-		v := cur[name]
-		if slices.Contains(unlogged, name) || (before != nil && bytes.Equal(old[name], v)) {
-			continue
-		}
-		f := audit.Field{Name: name}
-		if slices.Contains(policy, "*") || slices.Contains(policy, name) {
-			f.Value = v
-		} else {
-			f.Hash = a.Audit.Keys.Hasher.HashPersonal(tree, v)
-		}
-		e.Fields = append(e.Fields, f)
-	}
-	return e, nil
-}
-
-// jsonFields returns the members of v's JSON object; nil for nil.
-func jsonFields(v any) (map[string]json.RawMessage, error) {
-	if v == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return &audit.Entry{Action: action, ObjectType: objectType, ObjectID: objectID, Fields: fields}, nil
 }
 
 // auditRejected records a request refused for its credentials (401).
