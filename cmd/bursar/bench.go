@@ -187,7 +187,7 @@ func benchStore(ctx context.Context, name string, st *sqlstore.Store, clients in
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(server.New(server.Config{}, st, log, time.Now).Handler())
+	srv := httptest.NewServer(server.New(server.Config{Guard: server.GuardConfig{DisableRateLimits: true}}, st, log, time.Now).Handler())
 	defer srv.Close()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}
 	call := func(method, path string, body []byte, want int) (map[string]any, error) {

@@ -6,6 +6,7 @@
 //	bursar admin init            create an organization, its owner and a first API key
 //	bursar apikey create|list|revoke
 //	bursar audit verify|checkpoint|export|key|verify-export
+//	bursar ip deny|allow|list|remove   manage the server's address rules
 //	bursar bench                measure throughput against baselines (make bench)
 //	bursar healthcheck           exit 0 if a running server's /healthz answers (for containers)
 //	bursar version
@@ -37,6 +38,7 @@ func commands() []command {
 		{"admin", "admin init --org NAME --email EMAIL [--currency EUR] [--country DE] [flags]", runAdmin},
 		{"audit", auditSynopsis, runAudit},
 		{"apikey", "apikey create|list|revoke --org ID [flags]", runAPIKey},
+		{"ip", ipSynopsis, runIP},
 		{"bench", "bench [--out FILE] [--duration 10s] [--clients 8] [--smoke]", runBench},
 		{"healthcheck", "healthcheck [--url http://127.0.0.1:8080/healthz] [--timeout 3s]", runHealthcheck},
 		{"version", "version", func(_ context.Context, io stdio, _ []string) error {

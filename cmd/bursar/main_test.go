@@ -41,6 +41,19 @@ func TestBadConfigurationNamesTheSetting(t *testing.T) {
 		{"admin init without org", nil, []string{"admin", "init", "--data-dir", dir, "--email", "a@example.com"}, "--org"},
 		{"admin init bad currency", nil, []string{"admin", "init", "--data-dir", dir, "--org", "A", "--email", "a@example.com", "--currency", "EURO"}, "default_currency"},
 		{"apikey without org", nil, []string{"apikey", "create", "--data-dir", dir}, "--org"},
+		{"bad trusted proxies", nil, []string{"serve", "--data-dir", dir, "--trusted-proxies", "10.0.0.0/8,proxy.local"}, "--trusted-proxies"},
+		{"bad trusted proxies env", map[string]string{"BURSAR_TRUSTED_PROXIES": "10.0.0.0/33"}, []string{"serve", "--data-dir", dir}, "BURSAR_TRUSTED_PROXIES"},
+		{"bad rate limit", nil, []string{"serve", "--data-dir", dir, "--rate-limit-api-address", "fast"}, "--rate-limit-api-address"},
+		{"bad rate limit env", map[string]string{"BURSAR_RATE_LIMIT_SIGNIN_ACCOUNT": "0/m"}, []string{"serve", "--data-dir", dir}, "BURSAR_RATE_LIMIT_SIGNIN_ACCOUNT"},
+		{"bad rate limits switch env", map[string]string{"BURSAR_RATE_LIMITS": "maybe"}, []string{"serve", "--data-dir", dir}, "BURSAR_RATE_LIMITS"},
+		{"small events body", nil, []string{"serve", "--data-dir", dir, "--max-events-body-bytes", "10"}, "--max-events-body-bytes"},
+		{"bad read header timeout env", map[string]string{"BURSAR_READ_HEADER_TIMEOUT": "0s"}, []string{"serve", "--data-dir", dir}, "--read-header-timeout"},
+		{"read header longer than read", nil, []string{"serve", "--data-dir", dir, "--read-header-timeout", "1m", "--read-timeout", "10s"}, "--read-header-timeout"},
+		{"negative idle timeout", nil, []string{"serve", "--data-dir", dir, "--idle-timeout", "-1s"}, "--idle-timeout"},
+		{"ip deny without cidr", nil, []string{"ip", "deny", "--data-dir", dir}, "CIDR"},
+		{"ip deny bad cidr", nil, []string{"ip", "deny", "203.0.113.0/99", "--data-dir", dir}, "CIDR"},
+		{"ip unknown command", nil, []string{"ip", "block", "1.2.3.4"}, "block"},
+		{"ip remove without id", nil, []string{"ip", "remove"}, "ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

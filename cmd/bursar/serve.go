@@ -14,6 +14,8 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	var lf logFlags
 	sf.register(fs)
 	lf.register(fs)
+	var gf guardFlags
+	gf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted, in bytes")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM")
@@ -41,6 +43,10 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	if err := sf.validate(); err != nil {
 		return err
 	}
+	guardCfg, err := gf.config(*maxBody)
+	if err != nil {
+		return err
+	}
 	log, err := lf.logger(io.stderr)
 	if err != nil {
 		return err
@@ -55,6 +61,6 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 		return err
 	}
 	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, AuditKeys: keys,
-		WAF: mode, WAFParanoia: *wafParanoia}, st, log, time.Now)
+		WAF: mode, WAFParanoia: *wafParanoia, Guard: guardCfg}, st, log, time.Now)
 	return srv.Run(ctx, nil)
 }
