@@ -152,7 +152,9 @@ func runAuditCheckpoint(ctx context.Context, io stdio, args []string) error {
 		if err != nil {
 			return err
 		}
-		io.stdout.Write(cp.Note) // a note ends with a newline
+		if _, err := io.stdout.Write(cp.Note); err != nil { // a note ends with a newline
+			return err
+		}
 	}
 	return nil
 }
@@ -195,8 +197,9 @@ func runAuditExport(ctx context.Context, io stdio, args []string) error {
 			return err
 		}
 		for _, e := range entries {
-			out.Write(e.Leaf)
-			out.WriteByte('\n')
+			// A failed write sticks in out and is reported by Flush.
+			_, _ = out.Write(e.Leaf)
+			_ = out.WriteByte('\n')
 			if fwd != nil {
 				if err := fwd.Send(e.Entry.Time, e.Leaf); err != nil {
 					return fmt.Errorf("syslog: %w", err)

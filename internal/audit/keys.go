@@ -137,7 +137,7 @@ func loadOrCreate(path string, make func() ([]byte, error)) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: create %s: %w", filepath.Base(path), err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) // #nosec G304 -- the operator's data directory
 	if errors.Is(err, fs.ErrExist) {
 		return readPrivate(path)
 	}
@@ -145,7 +145,7 @@ func loadOrCreate(path string, make func() ([]byte, error)) ([]byte, error) {
 		return nil, fmt.Errorf("audit: create key: %w", err)
 	}
 	if _, err := f.Write(data); err != nil {
-		f.Close()
+		_ = f.Close() // the write's error is the one to report
 		return nil, fmt.Errorf("audit: write key: %w", err)
 	}
 	if err := f.Close(); err != nil {
