@@ -98,8 +98,8 @@ func ParseLimit(s string) (Limit, error) {
 		return Limit{}, fmt.Errorf("%q %s", s, form)
 	}
 	requests, err := strconv.Atoi(n)
-	if err != nil || requests < 1 {
-		return Limit{}, fmt.Errorf("%q: the number of requests %s", s, "must be a positive integer")
+	if err != nil || requests < 1 || requests > maxLimitCount {
+		return Limit{}, fmt.Errorf("%q: the number of requests must be an integer from 1 to %d", s, maxLimitCount)
 	}
 	var period time.Duration
 	switch unit {
@@ -111,15 +111,15 @@ func ParseLimit(s string) (Limit, error) {
 		period = time.Hour
 	default:
 		period, err = time.ParseDuration(unit)
-		if err != nil || period < time.Millisecond {
-			return Limit{}, fmt.Errorf("%q: the period must be s, m, h or a duration of at least 1ms", s)
+		if err != nil || period < time.Millisecond || period > maxLimitPeriod {
+			return Limit{}, fmt.Errorf("%q: the period must be s, m, h or a duration from 1ms to 24h", s)
 		}
 	}
 	burst := requests
 	if hasBurst {
 		burst, err = strconv.Atoi(burstText)
-		if err != nil || burst < 1 {
-			return Limit{}, fmt.Errorf("%q: the burst must be a positive integer", s)
+		if err != nil || burst < 1 || burst > maxLimitCount {
+			return Limit{}, fmt.Errorf("%q: the burst must be an integer from 1 to %d", s, maxLimitCount)
 		}
 	}
 	return Limit{Requests: requests, Period: period, Burst: burst}, nil
@@ -134,8 +134,16 @@ func (l Limit) rate() rate.Limit {
 // window is how long an empty bucket takes to fill up again: the time
 // after which an idle bucket is the same as a new one.
 func (l Limit) window() time.Duration {
-	return time.Duration(int64(l.Period) * int64(l.Burst) / int64(l.Requests))
+	// In float64, as period times burst overflows int64 nanoseconds for
+	// long periods and large bursts; ParseLimit's bounds keep it finite.
+	return time.Duration(float64(l.Period) * float64(l.Burst) / float64(l.Requests))
 }
+
+// Bounds of a limit, which keep every derived duration far from overflow.
+const (
+	maxLimitCount  = 1000000
+	maxLimitPeriod = 24 * time.Hour
+)
 
 // Budget is the limits of one class of requests, one per thing that is
 // counted. Key and Org apply once the API key is known; Account applies to

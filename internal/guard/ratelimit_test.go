@@ -60,6 +60,10 @@ func TestParseLimit(t *testing.T) {
 		{in: "20/s:0", bad: true},
 		{in: "20/s:x", bad: true},
 		{in: "20/0s", bad: true},
+		{in: "1000001/s", bad: true},
+		{in: "1/s:1000001", bad: true},
+		{in: "1/25h", bad: true},
+		{in: "1000000/24h:1000000", want: Limit{1000000, 24 * time.Hour, 1000000}},
 	}
 	for _, tt := range tests {
 		got, err := ParseLimit(tt.in)
