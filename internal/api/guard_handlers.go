@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
+	"bursar/internal/audit"
 	"bursar/internal/errs"
 	"bursar/internal/guard"
 )
@@ -72,7 +74,17 @@ func (a *api) createIPRule(w http.ResponseWriter, r *http.Request, c caller) err
 		}
 		expires = &t
 	}
-	rule, err := a.IPRules.Add(r.Context(), in.Action, in.CIDR, in.Note, byKey(c), expires)
+	var rule *guard.IPRule
+	err := a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		var err error
+		if rule, err = a.IPRules.Add(ctx, in.Action, in.CIDR, in.Note, byKey(c), expires); err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "ip_rule.created", "ip_rule", rule.ID, nil, rule)
+	})
+	// Add dropped this replica's copy of the rules inside the transaction;
+	// a request may have read them again before the commit.
+	a.IPRules.Invalidate()
 	if err != nil {
 		return err
 	}
@@ -91,7 +103,15 @@ func (a *api) deleteIPRule(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return err
 	}
-	rule, err := a.IPRules.Remove(r.Context(), id, byKey(c))
+	var rule *guard.IPRule
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		var err error
+		if rule, err = a.IPRules.Remove(ctx, id, byKey(c)); err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "ip_rule.deleted", "ip_rule", rule.ID, rule, nil)
+	})
+	a.IPRules.Invalidate()
 	if err != nil {
 		return err
 	}
@@ -131,12 +151,20 @@ func (a *api) setRateLimits(w http.ResponseWriter, r *http.Request, c caller) er
 	if err := guard.ValidateOrgLimits(in.Limits); err != nil {
 		return err
 	}
-	if err := a.RateLimitStore.SetOrgRateLimits(r.Context(), c.orgID, in.Limits, a.Now()); err != nil {
+	err := a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		before, err := a.RateLimitStore.OrgRateLimits(ctx, c.orgID)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.RateLimitStore.SetOrgRateLimits(ctx, c.orgID, in.Limits, a.Now()); err != nil {
+			return nil, err
+		}
+		return a.entryOf(c, "organization.rate_limits_updated", "organization", c.orgID, rateLimits{before}, in)
+	})
+	a.Limiter.ForgetOrg(c.orgID) // even on error: the change may have been stored
+	if err != nil {
 		return err
 	}
-	a.Limiter.ForgetOrg(c.orgID)
-	a.Logger.InfoContext(r.Context(), "api: organization rate limits changed", "org_id", c.orgID, "by", byKey(c),
-		"request_id", requestID(r.Context()))
 	writeJSON(w, http.StatusOK, in)
 	return nil
 }

@@ -50,3 +50,21 @@ func TestKeyRateLimit(t *testing.T) {
 		map[string]any{"class": "api", "scope": "key", "requests": 100, "period_seconds": 1, "burst": 100}}})
 	a.must(200, "GET", "/v1/organization", nil)
 }
+
+// Changes of the address rules and of an organization's limits are in the
+// audit log of the organization whose key made them.
+func TestGuardChangesAreAudited(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withGuard)
+	a := e.tenant("Acme")
+	rule := a.must(201, "POST", "/v1/ip-rules", map[string]any{"action": "deny", "cidr": "203.0.113.0/24"})["id"].(string)
+	a.must(200, "DELETE", "/v1/ip-rules/"+rule, nil)
+	a.must(200, "PUT", "/v1/organization/rate-limits", map[string]any{"limits": []any{
+		map[string]any{"class": "events", "scope": "org", "requests": 600, "period_seconds": 60, "burst": 100}}})
+	for _, action := range []string{"ip_rule.created", "ip_rule.deleted", "organization.rate_limits_updated"} {
+		l := a.must(200, "GET", "/v1/audit-events?action="+action, nil)["data"].([]any)
+		if len(l) != 1 {
+			t.Errorf("audit events %s: %d, want 1", action, len(l))
+		}
+	}
+}

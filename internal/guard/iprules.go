@@ -171,6 +171,11 @@ func (s *IPRules) changed(ctx context.Context, c RuleChange) {
 	s.snap.Store(nil)
 }
 
+// Invalidate drops this replica's copy of the rules: the next request reads
+// them again. A caller that stores a change in a transaction of its own
+// calls it after the commit.
+func (s *IPRules) Invalidate() { s.snap.Store(nil) }
+
 // Refresh reads the rules now. The server calls it at start, so that the
 // first requests are judged by the stored rules.
 func (s *IPRules) Refresh(ctx context.Context) error {
