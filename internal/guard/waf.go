@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -221,13 +222,16 @@ func (g *waf) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { _ = tx.Close() }()
 	if it, err := inspectRequest(tx, r); err != nil {
 		tx.ProcessLogging()
-		g.refuse(w, r, errs.E(errs.Invalid, "malformed_json", "the request body could not be read"))
+		g.cfg.Problem(w, r, errs.E(errs.Invalid, "malformed_json", "the request body could not be read"))
 		return
 	} else if it != nil {
 		g.interrupted(w, r, tx, it)
 		return
 	}
-	rec := &bufferedResponse{header: w.Header()}
+	// next writes into a copy of the headers, so that a response the
+	// WAF withholds leaves nothing of its own behind, while the headers
+	// set before it (the request id, rate limits) stay either way.
+	rec := &bufferedResponse{header: w.Header().Clone()}
 	g.next.ServeHTTP(rec, r)
 	if rec.status == 0 {
 		rec.status = http.StatusOK
@@ -257,6 +261,9 @@ func (g *waf) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.cfg.Events.Detected(r.Context(), r, ids)
 		}
 	}
+	h := w.Header()
+	clear(h)
+	maps.Copy(h, rec.header)
 	w.WriteHeader(rec.status)
 	_, _ = w.Write(rec.body.Bytes())
 }
@@ -328,29 +335,17 @@ func (g *waf) interrupted(w http.ResponseWriter, r *http.Request, tx types.Trans
 	ids := matchedRuleIDs(tx)
 	switch {
 	case it.Status == http.StatusRequestEntityTooLarge:
-		g.refuse(w, r, errs.E(errs.TooLarge, "request_too_large", "the request body is larger than %d bytes", g.cfg.MaxBodyBytes))
+		g.cfg.Problem(w, r, errs.E(errs.TooLarge, "request_too_large", "the request body is larger than %d bytes", g.cfg.MaxBodyBytes))
 		return
 	case slices.Contains(ids, ruleRequestBodyError):
-		g.refuse(w, r, errs.E(errs.Invalid, "malformed_json", "the request body is not valid JSON"))
+		g.cfg.Problem(w, r, errs.E(errs.Invalid, "malformed_json", "the request body is not valid JSON"))
 		return
 	}
 	if g.cfg.Events != nil {
 		g.cfg.Events.Blocked(r.Context(), r, ids)
 	}
-	g.refuse(w, r, errs.E(errs.Forbidden, CodeRequestBlocked,
+	g.cfg.Problem(w, r, errs.E(errs.Forbidden, CodeRequestBlocked,
 		"the request was refused by the web application firewall; quote the request id if you believe this is a mistake"))
-}
-
-func (g *waf) refuse(w http.ResponseWriter, r *http.Request, e *errs.Error) {
-	// A response the handler began is replaced wholly: no header of it,
-	// bar the request id, goes out with the refusal.
-	h := w.Header()
-	id := h.Get("X-Request-Id")
-	clear(h)
-	if id != "" {
-		h.Set("X-Request-Id", id)
-	}
-	g.cfg.Problem(w, r, e)
 }
 
 // Rule ids that the guard treats specially.
@@ -381,8 +376,7 @@ func wouldBlock(ids []int) bool {
 }
 
 // bufferedResponse holds next's answer until the response phase has passed
-// it. It shares the real writer's header map, so headers set before next
-// ran (the request id) stay.
+// it.
 type bufferedResponse struct {
 	header http.Header
 	status int

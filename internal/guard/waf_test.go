@@ -198,13 +198,21 @@ func TestWAFWithholdsLeakingResponse(t *testing.T) {
 		w.Header().Set("X-Leaky", "yes")
 		_, _ = io.WriteString(w, "<p>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version</p>")
 	})
-	h, ev := newTestWAF(t, WAFConfig{}, leak)
+	waf, ev := newTestWAF(t, WAFConfig{}, leak)
+	// Headers set in front of the WAF (the request id, rate limits) stay.
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "req_1")
+		waf.ServeHTTP(w, r)
+	})
 	w := send(h, "GET", "/portal/invoices", "", "")
 	if w.Code != http.StatusForbidden || problemCode(t, w) != CodeRequestBlocked {
 		t.Fatalf("status %d, body %q; want 403 %s", w.Code, w.Body.String(), CodeRequestBlocked)
 	}
 	if w.Header().Get("X-Leaky") != "" || strings.Contains(w.Body.String(), "SQL syntax") {
 		t.Errorf("the withheld response leaked: header %v body %q", w.Header(), w.Body.String())
+	}
+	if got := w.Header().Get("X-Request-Id"); got != "req_1" {
+		t.Errorf("X-Request-Id = %q, want the one set in front of the WAF", got)
 	}
 	if len(ev.blocked) != 1 || !slices.Contains(ev.blocked[0], ruleOutboundEvaluation) {
 		t.Errorf("events %v, want one naming rule %d", ev.blocked, ruleOutboundEvaluation)
