@@ -21,6 +21,7 @@ type Problem struct {
 	span bool
 }
 
+// String says which tree, which index and what, in one line.
 func (p Problem) String() string {
 	if p.Index < 0 {
 		return fmt.Sprintf("tree %s: %s", p.Tree, p.Message)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"bursar/internal/audit"
+	"bursar/internal/page"
 	"bursar/internal/store/sqlstore"
 )
 
@@ -187,3 +188,42 @@ func TestTamper(t *testing.T, st *sqlstore.Store, tc Tamper) {
 
 // ErrAuditDown is what a failing audit store returns.
 var ErrAuditDown = errors.New("audit store down")
+
+// TestList proves the store's filters and pages over the entries.
+func TestList(t *testing.T, st *sqlstore.Store) {
+	ctx := context.Background()
+	l := &audit.Log{Store: st, Keys: NewKeys(t), Now: time.Now}
+	start := time.Now().Add(-time.Second)
+	Fill(t, l, 6)
+	ids := func(f audit.Filter) []int64 {
+		t.Helper()
+		f.Tree = Tree
+		got, err := st.ListAuditEntries(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, s := range got {
+			out = append(out, s.Entry.Index)
+		}
+		return out
+	}
+	after, before := start, time.Now().Add(time.Second)
+	for _, c := range []struct {
+		name string
+		f    audit.Filter
+		want string
+	}{
+		{"newest first, one page", audit.Filter{Params: page.Params{Limit: 4}}, "[5 4 3 2]"},
+		{"next page", audit.Filter{Params: page.Params{Limit: 4, StartingAfter: audit.EntryID(2)}}, "[1 0]"},
+		{"by object", audit.Filter{ObjectType: "customer", ObjectID: "cus_3"}, "[3]"},
+		{"by actor and action", audit.Filter{ActorID: "key_test", Action: "customer.updated", Params: page.Params{Limit: 2}}, "[5 4]"},
+		{"by time", audit.Filter{CreatedAfter: &after, CreatedBefore: &before, Params: page.Params{Limit: 1}}, "[5]"},
+		{"nothing after", audit.Filter{CreatedAfter: &before}, "[]"},
+		{"export since, oldest first", audit.Filter{Since: &start}, "[0 1 2 3 4 5]"},
+	} {
+		if got := fmt.Sprint(ids(c.f)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}

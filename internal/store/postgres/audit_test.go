@@ -89,3 +89,5 @@ func TestAuditTruncateRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditList(t *testing.T) { audittest.TestList(t, open(t)) }

@@ -21,3 +21,5 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		t.Run(tc.Name, func(t *testing.T) { audittest.TestTamper(t, open(t), tc) })
 	}
 }
+
+func TestAuditList(t *testing.T) { audittest.TestList(t, open(t)) }
