@@ -76,4 +76,15 @@ func TestIPDenyBlocksARunningServer(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+
+	// Both changes are in the audit log's system tree, which verifies.
+	export, _ := bursar(t, "audit", "export", "--data-dir", dir, "--org", "system", "--since", "2000-01-01T00:00:00Z")
+	for _, want := range []string{`"action":"ip_rule.created"`, `"action":"ip_rule.deleted"`, `"object_id":"` + id + `"`} {
+		if !strings.Contains(export, want) {
+			t.Errorf("the system tree's export lacks %s:\n%s", want, export)
+		}
+	}
+	if out, _ := bursar(t, "audit", "verify", "--data-dir", dir); !strings.Contains(out, "audit log intact") {
+		t.Errorf("audit verify: %q", out)
+	}
 }

@@ -6,14 +6,16 @@ import (
 	"strings"
 	"time"
 
+	"bursar/internal/audit"
 	"bursar/internal/guard"
 )
 
 const ipSynopsis = "ip deny|allow CIDR [--note TEXT] [--expires-in 24h] | ip list | ip remove ID [flags]"
 
 // runIP manages the server's address rules in its database. Every running
-// replica applies a change within guard.DefaultRuleTTL; the change is
-// logged to stderr with who made it (the operating system user).
+// replica applies a change within guard.DefaultRuleTTL. A change is
+// appended to the audit log's system tree in its own transaction, and
+// printed to stderr, with who made it (the operating system user).
 func runIP(ctx context.Context, io stdio, args []string) error {
 	if len(args) == 0 {
 		return usagef("usage: bursar %s", ipSynopsis)
@@ -62,6 +64,11 @@ func runIP(ctx context.Context, io stdio, args []string) error {
 		return err
 	}
 	defer st.Close()
+	keys, err := auditKeys(sf)
+	if err != nil {
+		return err
+	}
+	alog := &audit.Log{Store: st, Keys: keys, Now: time.Now}
 	by := "cli"
 	if u := io.getenv("USER"); u != "" {
 		by = "cli:" + u
@@ -77,13 +84,27 @@ func runIP(ctx context.Context, io stdio, args []string) error {
 			t := time.Now().Add(expiresIn)
 			exp = &t
 		}
-		r, err := rules.Add(ctx, guard.Action(sub), positional, note, by, exp)
+		var r *guard.IPRule
+		err := st.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			if r, err = rules.Add(ctx, guard.Action(sub), positional, note, by, exp); err != nil {
+				return err
+			}
+			return auditIPRule(ctx, alog, "ip_rule.created", by, nil, r)
+		})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(io.stdout, r.ID)
 	case "remove":
-		if _, err := rules.Remove(ctx, positional, by); err != nil {
+		err := st.InTx(ctx, func(ctx context.Context) error {
+			r, err := rules.Remove(ctx, positional, by)
+			if err != nil {
+				return err
+			}
+			return auditIPRule(ctx, alog, "ip_rule.deleted", by, r, nil)
+		})
+		if err != nil {
 			return err
 		}
 	case "list":
@@ -104,4 +125,28 @@ func runIP(ctx context.Context, io stdio, args []string) error {
 		}
 	}
 	return nil
+}
+
+// auditIPRule appends a change of an address rule to the audit log's
+// system tree: the rules belong to no organization.
+func auditIPRule(ctx context.Context, alog *audit.Log, action, by string, before, after *guard.IPRule) error {
+	id := ""
+	for _, r := range []*guard.IPRule{before, after} {
+		if r != nil {
+			id = r.ID
+		}
+	}
+	var b, a any
+	if before != nil {
+		b = before
+	}
+	if after != nil {
+		a = after
+	}
+	fields, err := audit.Changes(alog.Keys.Hasher, audit.SystemTree, "ip_rule", b, a)
+	if err != nil {
+		return err
+	}
+	return alog.Append(ctx, &audit.Entry{Tree: audit.SystemTree, Actor: audit.Actor{Type: audit.ActorSystem, ID: by},
+		Action: action, ObjectType: "ip_rule", ObjectID: id, Fields: fields})
 }
