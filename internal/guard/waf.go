@@ -167,9 +167,9 @@ SecAuditEngine Off
 Include @crs-setup.conf.example
 SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=%d"
 SecAction "id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_threshold=%d,setvar:tx.outbound_anomaly_score_threshold=%d"
-# The API updates with PATCH and deletes with DELETE; the CRS allows
-# neither by default.
-SecAction "id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=GET HEAD POST OPTIONS PATCH DELETE'"
+# The API updates with PATCH, replaces with PUT and deletes with DELETE;
+# the CRS allows none of them by default.
+SecAction "id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=GET HEAD POST OPTIONS PATCH PUT DELETE'"
 %s
 Include @owasp_crs/*.conf
 %s`, engine, cfg.MaxBodyBytes, cfg.MaxBodyBytes, cfg.directives, cfg.Paranoia, cfg.InboundThreshold, cfg.OutboundThreshold,
