@@ -145,6 +145,13 @@ func NewWAF(cfg WAFConfig, next http.Handler) (http.Handler, error) {
 	return &waf{cfg: cfg, waf: w, next: next}, nil
 }
 
+// AllowedMethods are the HTTP methods that the WAF lets through; any other
+// is refused (rule 911100). The API's test checks that every route's method
+// is among them.
+func AllowedMethods() []string {
+	return []string{"GET", "HEAD", "POST", "OPTIONS", "PATCH", "PUT", "DELETE"}
+}
+
 // directives is the whole Coraza configuration, in the order that matters:
 // engine settings, then the Core Rule Set's setup and Bursar's settings of
 // it (read by its rule 901 at run time), Bursar's run-time rules, the rule
@@ -169,11 +176,11 @@ SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level
 SecAction "id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_threshold=%d,setvar:tx.outbound_anomaly_score_threshold=%d"
 # The API updates with PATCH, replaces with PUT and deletes with DELETE;
 # the CRS allows none of them by default.
-SecAction "id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=GET HEAD POST OPTIONS PATCH PUT DELETE'"
+SecAction "id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=%s'"
 %s
 Include @owasp_crs/*.conf
 %s`, engine, cfg.MaxBodyBytes, cfg.MaxBodyBytes, cfg.directives, cfg.Paranoia, cfg.InboundThreshold, cfg.OutboundThreshold,
-		bursarRulesBefore, bursarRulesAfter)
+		strings.Join(AllowedMethods(), " "), bursarRulesBefore, bursarRulesAfter)
 }
 
 // Bursar's own rules and rule exclusions: those that act at run time
