@@ -85,7 +85,6 @@ type IPRules struct {
 // ruleSnapshot is the rules as read at one time.
 type ruleSnapshot struct {
 	rules  []compiledRule
-	allows bool // at least one allow rule (expired or not: see decide)
 	loaded time.Time
 }
 
