@@ -54,6 +54,7 @@ func TestBadConfigurationNamesTheSetting(t *testing.T) {
 		{"ip deny bad cidr", nil, []string{"ip", "deny", "203.0.113.0/99", "--data-dir", dir}, "CIDR"},
 		{"ip unknown command", nil, []string{"ip", "block", "1.2.3.4"}, "block"},
 		{"ip remove without id", nil, []string{"ip", "remove"}, "ID"},
+		{"unknown admin org", map[string]string{"BURSAR_ADMIN_ORG": "org_nope"}, []string{"serve", "--data-dir", dir, "--addr", "127.0.0.1:0"}, "--admin-org"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

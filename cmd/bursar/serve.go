@@ -56,6 +56,13 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 		return err
 	}
 	defer st.Close()
+	// A misspelt admin organization would lock every key out of the
+	// address rules without a word.
+	if guardCfg.AdminOrg != "" {
+		if _, err := st.GetOrganization(ctx, guardCfg.AdminOrg); err != nil {
+			return usagef("invalid --admin-org (%s) %q: %v", envName("admin-org"), guardCfg.AdminOrg, err)
+		}
+	}
 	keys, err := auditKeys(sf)
 	if err != nil {
 		return err
