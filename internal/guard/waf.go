@@ -196,8 +196,13 @@ const bursarRulesBefore = `
 # For the same reason a body without a Content-Type is legitimate there
 # (Go's and many other HTTP clients send none by default) and is inspected
 # all the same: rule 920340, which scores that as critical, is lifted for
-# /v1/ alone.
-SecRule REQUEST_FILENAME "@beginsWith /v1/" "id:1001,phase:1,pass,nolog,t:none,ctl:requestBodyProcessor=JSON,ctl:ruleRemoveById=920340"
+# /v1/ alone. So is 920180 (a POST without Content-Length): the API's
+# actions (finalize, void, mark-uncollectible) take no body, and curl -X
+# POST sends none and no length; an absent body hides nothing. And so is
+# 920350 (a Host that is an IP address): a self-hosted server is commonly
+# reached by its address (http://127.0.0.1:8080, http://10.0.0.5:8080), and
+# every API request must carry a valid key anyway.
+SecRule REQUEST_FILENAME "@beginsWith /v1/" "id:1001,phase:1,pass,nolog,t:none,ctl:requestBodyProcessor=JSON,ctl:ruleRemoveById=920340,ctl:ruleRemoveById=920180,ctl:ruleRemoveById=920350"
 `
 
 const bursarRulesAfter = `

@@ -332,3 +332,27 @@ func BenchmarkWAFMiddleware(b *testing.B) {
 		})
 	}
 }
+
+// The README's walkthrough finalizes with `curl -X POST` against
+// http://127.0.0.1:8080: no body, no Content-Length, an IP address as Host.
+// That passes under /v1/ (rules 920180 and 920350 are lifted there) and
+// is still scored elsewhere.
+func TestWAFBodylessPostByAddressPassesUnderV1(t *testing.T) {
+	h, ev := newTestWAF(t, WAFConfig{Mode: WAFOn, Paranoia: 1}, echo)
+	curl := func(target string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", target, nil)
+		r.Host = "127.0.0.1:8080"
+		r.Header.Set("Accept", "*/*")
+		r.Header.Set("User-Agent", "curl/8.11.1")
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := curl("/v1/invoices/inv_1/finalize"); w.Code != http.StatusOK {
+		t.Errorf("bodyless POST under /v1/ by address: status %d, want 200; blocked by %v", w.Code, ev.blocked)
+	}
+	if w := curl("/portal/finalize"); w.Code != http.StatusForbidden {
+		t.Errorf("bodyless POST outside /v1/ by address: status %d, want 403", w.Code)
+	}
+}
