@@ -13,12 +13,13 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"bursar/internal/auth"
+	"bursar/internal/guard"
 	"bursar/internal/ident"
 	"bursar/internal/org"
 	"bursar/internal/server"
@@ -30,6 +31,9 @@ type benchResult struct {
 	store, name, baselineName string
 	rate, baseline            float64
 	target                    float64 // minimum rate/baseline
+	// The median and 99th percentile latency of one operation, and of one
+	// of the baseline's.
+	p50, p99, baseP50, baseP99 time.Duration
 }
 
 func runBench(ctx context.Context, io stdio, args []string) error {
@@ -113,11 +117,12 @@ func runBench(ctx context.Context, io stdio, args []string) error {
 	return nil
 }
 
-// measure runs op from n goroutines for d and returns operations per second.
-func measure(d time.Duration, n int, op func(worker int) error) (float64, error) {
-	var count atomic.Int64
+// measure runs op from n goroutines for d and returns operations per second
+// and the latency of each operation.
+func measure(d time.Duration, n int, op func(worker int) error) (float64, []time.Duration, error) {
 	var firstErr error
 	var once sync.Once
+	lat := make([][]time.Duration, n)
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -125,52 +130,89 @@ func measure(d time.Duration, n int, op func(worker int) error) (float64, error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(deadline) {
+			for {
+				t := time.Now()
+				if !t.Before(deadline) {
+					return
+				}
 				if err := op(w); err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
-				count.Add(1)
+				lat[w] = append(lat[w], time.Since(t))
 			}
 		}()
 	}
 	wg.Wait()
-	return float64(count.Load()) / time.Since(start).Seconds(), firstErr
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	return float64(len(all)) / time.Since(start).Seconds(), all, firstErr
+}
+
+// pairResult is what measurePair finds for an operation and its baseline.
+type pairResult struct {
+	rate, base           float64
+	p50, p99, bp50, bp99 time.Duration
 }
 
 // measurePair measures op and its baseline in alternating slices of about
 // half a second each, so that both see the same machine: on a shared
 // machine whose load changes by the minute, measuring one after the other
 // would compare two different machines. Each gets d in all.
-func measurePair(d time.Duration, n int, op, baseline func(worker int) error) (rate, base float64, err error) {
+func measurePair(d time.Duration, n int, op, baseline func(worker int) error) (pairResult, error) {
 	rounds := max(1, int(d/(500*time.Millisecond)))
 	slice := d / time.Duration(rounds)
-	var opCount, baseCount float64
-	var opTime, baseTime time.Duration
-	run := func(f func(int) error, count *float64, spent *time.Duration) error {
+	type side struct {
+		f     func(int) error
+		count float64
+		spent time.Duration
+		lat   []time.Duration
+	}
+	a, b := &side{f: op}, &side{f: baseline}
+	run := func(s *side) error {
 		start := time.Now()
-		r, err := measure(slice, n, f)
+		r, lat, err := measure(slice, n, s.f)
 		el := time.Since(start)
-		*count += r * el.Seconds()
-		*spent += el
+		s.count += r * el.Seconds()
+		s.spent += el
+		s.lat = append(s.lat, lat...)
 		return err
 	}
 	for i := range rounds {
 		// Alternate which goes first, so that neither always follows
 		// the other's garbage collection or cache warm-up.
-		first, second := op, baseline
-		fc, sc, ft, st := &opCount, &baseCount, &opTime, &baseTime
+		first, second := a, b
 		if i%2 == 1 {
-			first, second, fc, sc, ft, st = baseline, op, sc, fc, st, ft
+			first, second = b, a
 		}
-		if err := run(first, fc, ft); err != nil {
-			return 0, 0, err
+		if err := run(first); err != nil {
+			return pairResult{}, err
 		}
-		if err := run(second, sc, st); err != nil {
-			return 0, 0, err
+		if err := run(second); err != nil {
+			return pairResult{}, err
 		}
 	}
-	return opCount / opTime.Seconds(), baseCount / baseTime.Seconds(), nil
+	res := pairResult{rate: a.count / a.spent.Seconds(), base: b.count / b.spent.Seconds()}
+	res.p50, res.p99 = percentiles(a.lat)
+	res.bp50, res.bp99 = percentiles(b.lat)
+	return res, nil
+}
+
+// percentiles returns the median and the 99th percentile of lat.
+func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
+	if len(lat) == 0 {
+		return 0, 0
+	}
+	slices.Sort(lat)
+	return lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
+}
+
+// result makes the benchResult of a pair.
+func (p pairResult) result(store, name, baselineName string, target float64) benchResult {
+	return benchResult{store: store, name: name, baselineName: baselineName, rate: p.rate, baseline: p.base, target: target,
+		p50: p.p50, p99: p.p99, baseP50: p.bp50, baseP99: p.bp99}
 }
 
 func benchStore(ctx context.Context, name string, st *sqlstore.Store, clients int, d time.Duration) ([]benchResult, error) {
@@ -187,8 +229,15 @@ func benchStore(ctx context.Context, name string, st *sqlstore.Store, clients in
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(server.New(server.Config{Guard: server.GuardConfig{DisableRateLimits: true}}, st, log, time.Now).Handler())
+	// The core's rows measure the server without its guard (no WAF, no
+	// rate limits); the guard's own rows measure what it adds.
+	srv := httptest.NewServer(server.New(server.Config{WAF: guard.WAFOff, Guard: server.GuardConfig{DisableRateLimits: true}}, st, log, time.Now).Handler())
 	defer srv.Close()
+	unlimited := guard.Limit{Requests: 1 << 30, Period: time.Second, Burst: 1 << 30}
+	huge := guard.Budget{Address: unlimited, Key: unlimited, Org: unlimited, Account: unlimited}
+	guarded := httptest.NewServer(server.New(server.Config{WAF: guard.WAFOn, WAFParanoia: 1,
+		Guard: server.GuardConfig{RateLimits: &guard.Limits{SignIn: huge, API: huge, Events: huge}}}, st, log, time.Now).Handler())
+	defer guarded.Close()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}
 	call := func(method, path string, body []byte, want int) (map[string]any, error) {
 		req, err := http.NewRequestWithContext(ctx, method, srv.URL+path, bytes.NewReader(body))
@@ -230,7 +279,7 @@ func benchStore(ctx context.Context, name string, st *sqlstore.Store, clients in
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
-	createFinalize, plainSQL, err := measurePair(d, clients, func(int) error {
+	cf, err := measurePair(d, clients, func(int) error {
 		inv, err := call("POST", "/v1/invoices", invBody, 201)
 		if err != nil {
 			return err
@@ -255,37 +304,49 @@ func benchStore(ctx context.Context, name string, st *sqlstore.Store, clients in
 	defer fixed.Close()
 	// The client reads and discards the body, exactly as the baseline's
 	// client does, so that only the servers differ.
-	getRate, fixedRate, err := measurePair(d, clients, func(int) error {
-		req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+getPath, nil)
-		if err != nil {
-			return err
+	get := func(base string) func(int) error {
+		return func(int) error {
+			req, err := http.NewRequestWithContext(ctx, "GET", base+getPath, nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			// The body was read to the end; a close error cannot change the result.
+			_ = resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("GET %s: status %d", getPath, resp.StatusCode)
+			}
+			return nil
 		}
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		// The body was read to the end; a close error cannot change the result.
-		_ = resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("GET %s: status %d", getPath, resp.StatusCode)
-		}
-		return nil
-	}, func(int) error {
+	}
+	fixedGet := func(int) error {
 		resp, err := hc.Get(fixed.URL)
 		if err != nil {
 			return err
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return resp.Body.Close()
-	})
+	}
+	getPair, err := measurePair(d, clients, get(srv.URL), fixedGet)
+	if err != nil {
+		return nil, err
+	}
+	// The guard's cost: the same GET through the guard (the WAF with the
+	// Core Rule Set at paranoia 1, address rules, rate limits with budgets
+	// too large to refuse the bench) against the core server above.
+	guardedPair, err := measurePair(d, clients, get(guarded.URL), get(srv.URL))
 	if err != nil {
 		return nil, err
 	}
 	return []benchResult{
-		{name, "create a 5-line invoice and finalize it", "the same rows by a plain SQL transaction", createFinalize, plainSQL, 0.60},
-		{name, "GET one invoice", "a minimal net/http handler with a fixed JSON body", getRate, fixedRate, 0.35},
+		cf.result(name, "create a 5-line invoice and finalize it", "the same rows by a plain SQL transaction", 0.60),
+		getPair.result(name, "GET one invoice", "a minimal net/http handler with a fixed JSON body", 0.35),
+		guardedPair.result(name, "GET one invoice through the guard", "the same GET without the guard", 0.60),
 	}, nil
 }
 
@@ -294,17 +355,21 @@ func benchReport(rs []benchResult, clients int, d time.Duration) string {
 	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `make bench` (`go run ./cmd/bursar bench --out docs/benchmarks.md`) on %s.\n\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s/%s, %s. Each rate is measured for %s with %d concurrent clients over loopback HTTP, in one process, alternating with its baseline in half-second slices so that both see the same machine; the ratio is what counts, because the machines are shared and noisy.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), d, clients)
-	b.WriteString("| store | measure | per second | baseline | baseline per second | ratio | target | met |\n|---|---|---:|---|---:|---:|---:|---|\n")
+	b.WriteString("| store | measure | per second | p50 / p99 | baseline | baseline per second | baseline p50 / p99 | ratio | target | met |\n|---|---|---:|---:|---|---:|---:|---:|---:|---|\n")
 	for _, r := range rs {
 		ratio := r.rate / r.baseline
 		met := "yes"
 		if ratio < r.target {
 			met = "**no**"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %.0f | %.0f%% | %.0f%% | %s |\n", r.store, r.name, r.rate, r.baselineName, r.baseline, 100*ratio, 100*r.target, met)
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s / %s | %s | %.0f | %s / %s | %.0f%% | %.0f%% | %s |\n", r.store, r.name, r.rate, ms(r.p50), ms(r.p99),
+			r.baselineName, r.baseline, ms(r.baseP50), ms(r.baseP99), 100*ratio, 100*r.target, met)
 	}
 	return b.String()
 }
+
+// ms formats a latency in milliseconds.
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 
 func cpuModel() string {
 	raw, err := os.ReadFile("/proc/cpuinfo")
