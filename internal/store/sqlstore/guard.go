@@ -31,10 +31,10 @@ func (s *Store) InsertIPRule(ctx context.Context, r *guard.IPRule) error {
 	return nil
 }
 
-// ListIPRules returns every address rule, oldest first (identifiers sort
-// by creation time).
+// ListIPRules returns every address rule, oldest first. Identifiers sort
+// by creation time only to the millisecond, so the time itself orders.
 func (s *Store) ListIPRules(ctx context.Context) ([]*guard.IPRule, error) {
-	rows, err := s.query(ctx, "SELECT "+ipRuleCols+" FROM ip_rules ORDER BY id")
+	rows, err := s.query(ctx, "SELECT "+ipRuleCols+" FROM ip_rules ORDER BY created_at, id")
 	if err != nil {
 		return nil, s.fail(err, "list", "IP rules", "")
 	}
