@@ -53,12 +53,17 @@ type Store interface {
 	// LockAuditTree creates the tree if it is new, locks it until the
 	// transaction ends, and returns its size: the index of its next entry.
 	LockAuditTree(ctx context.Context, tree string) (int64, error)
+	// ReserveAuditIndex does what LockAuditTree does and also grows the
+	// tree by one, in one statement, returning the index of the entry the
+	// caller must now insert; if the transaction fails, the reservation
+	// goes with it.
+	ReserveAuditIndex(ctx context.Context, tree string) (int64, error)
 	// ReadAuditHashes returns the tree's stored hashes at the indexes
 	// (tlog.StoredHashIndex), in order.
 	ReadAuditHashes(ctx context.Context, tree string, indexes []int64) ([]tlog.Hash, error)
-	// InsertAuditEntry stores the entry's leaf at e.Index, the hashes that
-	// tlog.StoredHashes gives for it from tlog.StoredHashIndex(0, e.Index)
-	// on, and sets the tree's size to e.Index+1.
+	// InsertAuditEntry stores the entry's leaf at e.Index, reserved by
+	// ReserveAuditIndex, and the hashes that tlog.StoredHashes gives for it
+	// from tlog.StoredHashIndex(0, e.Index) on.
 	InsertAuditEntry(ctx context.Context, e *Entry, leaf []byte, hashes []tlog.Hash) error
 	// ScanAuditLeaves calls fn with each stored leaf of the tree in index
 	// order, as stored, whatever it holds.
@@ -102,7 +107,9 @@ func (l *Log) Append(ctx context.Context, e *Entry) error {
 		e.Time = l.Now()
 	}
 	return l.Store.InTx(ctx, func(ctx context.Context) error {
-		n, err := l.Store.LockAuditTree(ctx, e.Tree)
+		// One statement locks the tree and takes the next index: every
+		// statement here is paid by every change Bursar makes.
+		n, err := l.Store.ReserveAuditIndex(ctx, e.Tree)
 		if err != nil {
 			return fmt.Errorf("audit: lock tree %s: %w", e.Tree, err)
 		}

@@ -33,6 +33,20 @@ func (s *Store) LockAuditTree(ctx context.Context, tree string) (int64, error) {
 	return n, nil
 }
 
+// ReserveAuditIndex implements audit.Store: the upsert takes the tree's row
+// lock (on PostgreSQL; SQLite's write transaction excludes every other
+// writer already) and grows the tree in the same statement.
+func (s *Store) ReserveAuditIndex(ctx context.Context, tree string) (int64, error) {
+	if s.txOf(ctx) == nil {
+		return 0, errors.New("audit: ReserveAuditIndex outside a transaction")
+	}
+	var next int64
+	if err := s.queryRow(ctx, "INSERT INTO audit_trees (tree, size) VALUES (?, 1) ON CONFLICT (tree) DO UPDATE SET size = audit_trees.size + 1 RETURNING size", tree).Scan(&next); err != nil {
+		return 0, s.fail(err, "lock", "audit tree", tree)
+	}
+	return next - 1, nil
+}
+
 // ReadAuditHashes implements audit.Store.
 func (s *Store) ReadAuditHashes(ctx context.Context, tree string, indexes []int64) ([]tlog.Hash, error) {
 	if len(indexes) == 0 {
@@ -85,14 +99,19 @@ func (s *Store) InsertAuditEntry(ctx context.Context, e *audit.Entry, leaf []byt
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.Tree, e.Index, string(leaf), stamp(&at), e.Actor.ID, e.Action, e.ObjectType, e.ObjectID); err != nil {
 		return s.fail(err, "insert", "audit entry", id)
 	}
-	base := tlog.StoredHashIndex(0, e.Index)
-	for i, h := range hashes {
-		if _, err := s.exec(ctx, "INSERT INTO audit_hashes (tree, idx, hash) VALUES (?, ?, ?)", e.Tree, base+int64(i), h[:]); err != nil {
-			return s.fail(err, "insert", "audit hash", id)
-		}
+	if len(hashes) == 0 {
+		return nil
 	}
-	if _, err := s.exec(ctx, "UPDATE audit_trees SET size = ? WHERE tree = ?", e.Index+1, e.Tree); err != nil {
-		return s.fail(err, "grow", "audit tree", e.Tree)
+	// All of the entry's hashes (1 + the trailing ones of its index, so
+	// about two) in one statement.
+	base := tlog.StoredHashIndex(0, e.Index)
+	args := make([]any, 0, 3*len(hashes))
+	for i := range hashes {
+		args = append(args, e.Tree, base+int64(i), hashes[i][:])
+	}
+	q := "INSERT INTO audit_hashes (tree, idx, hash) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(hashes)), ", ")
+	if _, err := s.exec(ctx, q, args...); err != nil {
+		return s.fail(err, "insert", "audit hash", id)
 	}
 	return nil
 }
