@@ -169,6 +169,11 @@ func decode(phc string) (Params, []byte, []byte, error) {
 	if !ok1 || !ok2 || !ok3 || par > maxParallelism {
 		return p, nil, nil, ErrMalformed
 	}
+	// encoding/base64 skips CR and LF even when strict; a hash with a line
+	// break in it would be a second spelling of the same hash.
+	if strings.ContainsAny(f[4]+f[5], "\r\n") {
+		return p, nil, nil, ErrMalformed
+	}
 	salt, err1 := b64.DecodeString(f[4])
 	key, err2 := b64.DecodeString(f[5])
 	if err1 != nil || err2 != nil || len(salt) > maxSaltLength || len(key) > maxKeyLength {
