@@ -344,7 +344,7 @@ func benchStore(ctx context.Context, name string, st *sqlstore.Store, clients in
 		return nil, err
 	}
 	return []benchResult{
-		cf.result(name, "create a 5-line invoice and finalize it", "the same rows by a plain SQL transaction", 0.60),
+		cf.result(name, "create a 5-line invoice and finalize it", "the same rows (invoice, number, audit entries and hashes) by plain SQL transactions", 0.60),
 		getPair.result(name, "GET one invoice", "a minimal net/http handler with a fixed JSON body", 0.35),
 		guardedPair.result(name, "GET one invoice through the guard", "the same GET without the guard", 0.60),
 	}, nil

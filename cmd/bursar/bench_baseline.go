@@ -38,6 +38,7 @@ type baseline struct {
 	db                     *sql.DB
 	postgres               bool
 	buyer, seller, content string
+	leaf                   string // an audit leaf the store wrote
 	// writer serializes the baseline's SQLite transactions in Go, as the
 	// store does: left to SQLite's busy handler, which sleeps and retries,
 	// eight writers would make the baseline slower than it need be.
@@ -64,8 +65,9 @@ func (bl *baseline) rebind(q string) string {
 
 // baselineCreateFinalize writes what creating a 5-line draft and finalizing
 // it writes (the invoice row with its lines; the series counter and the
-// finalized row), in two plain SQL transactions and nothing else: no HTTP, no
-// JSON decoding, no validation, no calculation.
+// finalized row; with each, its audit entry, two stored hashes and the
+// tree's new size), in two plain SQL transactions and nothing else: no
+// HTTP, no JSON decoding, no validation, no calculation, no hashing.
 func (bl *baseline) createFinalize(ctx context.Context, orgID, customerID, id string) error {
 	row := bl
 	now := time.Now().UTC().Format(time.RFC3339Nano)
@@ -78,7 +80,10 @@ func (bl *baseline) createFinalize(ctx context.Context, orgID, customerID, id st
 			VALUES (?, ?, ?, 1, '', 'draft', ?, ?, ?, NULL, NULL, NULL, '', '', '', '', 'EUR', ?, ?,
 			18510, 0, 0, 18510, 3517, 22027, 0, 0, 22027, 0, 0, 0, '', NULL, NULL, NULL, ?)`),
 			id, orgID, now, customerID, row.buyer, row.seller, false, row.content, now)
-		return err
+		if err != nil {
+			return err
+		}
+		return bl.audit(ctx, tx, now, id)
 	})
 	if err != nil {
 		return err
@@ -94,8 +99,32 @@ func (bl *baseline) createFinalize(ctx context.Context, orgID, customerID, id st
 			WHERE org_id = ? AND id = ? AND version = 1`),
 			fmt.Sprintf("BASE-%05d", seq), "2026-11-22", "2026-12-22", row.buyer, row.seller, row.content,
 			"0000000000000000000000000000000000000000000000000000000000000000", now, now, orgID, id)
-		return err
+		if err != nil {
+			return err
+		}
+		return bl.audit(ctx, tx, now, id)
 	})
+}
+
+// audit writes the rows an audit entry adds: the tree grows by one, the
+// entry's leaf (one the store wrote, so of a real length), and two stored
+// hashes (an entry adds 1 + the trailing ones of its index: two on
+// average).
+func (bl *baseline) audit(ctx context.Context, tx *sql.Tx, now, objectID string) error {
+	var size int64
+	if err := tx.QueryRowContext(ctx, bl.rebind(`INSERT INTO audit_trees (tree, size) VALUES ('baseline', 1)
+		ON CONFLICT (tree) DO UPDATE SET size = audit_trees.size + 1 RETURNING size`)).Scan(&size); err != nil {
+		return err
+	}
+	idx := size - 1
+	if _, err := tx.ExecContext(ctx, bl.rebind(`INSERT INTO audit_entries (tree, idx, leaf, created_at, actor_id, action, object_type, object_id)
+		VALUES ('baseline', ?, ?, ?, 'key_baseline', 'invoice.finalize', 'invoice', ?)`), idx, bl.leaf, now, objectID); err != nil {
+		return err
+	}
+	hash := make([]byte, 32)
+	_, err := tx.ExecContext(ctx, bl.rebind(`INSERT INTO audit_hashes (tree, idx, hash) VALUES ('baseline', ?, ?), ('baseline', ?, ?)`),
+		2*idx, hash, 2*idx+1, hash)
+	return err
 }
 
 // captureBaselineRow reads the stored content of an invoice made through the
@@ -104,6 +133,10 @@ func captureBaseline(ctx context.Context, st *sqlstore.Store, postgres bool, org
 	bl := &baseline{db: st.DB(), postgres: postgres}
 	err := bl.db.QueryRowContext(ctx, bl.rebind(`SELECT buyer, seller, content FROM invoices WHERE org_id = ? AND id = ?`), orgID, id).
 		Scan(&bl.buyer, &bl.seller, &bl.content)
+	if err != nil {
+		return nil, err
+	}
+	err = bl.db.QueryRowContext(ctx, bl.rebind(`SELECT leaf FROM audit_entries WHERE object_id = ? ORDER BY idx DESC LIMIT 1`), id).Scan(&bl.leaf)
 	return bl, err
 }
 
