@@ -250,6 +250,14 @@ check_sqlmap() {
       echo "  FAIL sqlmap: injectable, see ${f#"$OUT"/}:"
       grep -E "^Parameter:|Type:|Title:" "$f" | sed 's/^/    /'
       bad=$((bad + 1))
+      continue
+    fi
+    # A 500 under attack is an input the server did not handle, as
+    # wapiti's anomalies above: the API answers bad input with a 4xx.
+    if grep -q "500 (Internal Server Error)" "$f"; then
+      echo "  FAIL sqlmap got answers of 500 in ${f#"$OUT"/}:"
+      grep -A1 "HTTP error codes detected" "$f" | tail -n 1 | sed 's/^/    /'
+      bad=$((bad + 1))
     fi
     # A scan that could not run proves nothing: no connection, a crash,
     # refused credentials. The only CRITICAL line allowed is sqlmap's WAF
