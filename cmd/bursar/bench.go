@@ -44,6 +44,7 @@ func runBench(ctx context.Context, io stdio, args []string) error {
 	smoke := fs.Bool("smoke", false, "a short run that checks the benchmark works (for CI); no targets enforced")
 	pgURL := fs.String("bench-database-url", "", "PostgreSQL URL to benchmark; empty starts a throw-away cluster from the system's binaries")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	blockProfile := fs.String("blockprofile", "", "write a profile of where goroutines waited (channels, locks, I/O excluded) to this file")
 	only := fs.String("store", "", "benchmark only this store: sqlite or postgres; empty runs both")
 	if err := parse(io, fs, args); err != nil {
 		return err
@@ -83,6 +84,15 @@ func runBench(ctx context.Context, io stdio, args []string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *blockProfile != "" {
+		runtime.SetBlockProfileRate(int(time.Microsecond))
+		defer func() {
+			if f, err := os.Create(*blockProfile); err == nil {
+				_ = pprof.Lookup("block").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		}()
 	}
 	for _, s := range stores {
 		if *only != "" && *only != s.key {
