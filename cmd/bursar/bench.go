@@ -127,14 +127,13 @@ func runBench(ctx context.Context, io stdio, args []string) error {
 	return nil
 }
 
-// measure runs op from n goroutines for d and returns operations per second
-// and the latency of each operation.
-func measure(d time.Duration, n int, op func(worker int) error) (float64, []time.Duration, error) {
+// measure runs op from n goroutines for d and returns the latency of each
+// operation done.
+func measure(d time.Duration, n int, op func(worker int) error) ([]time.Duration, error) {
 	var firstErr error
 	var once sync.Once
 	lat := make([][]time.Duration, n)
 	deadline := time.Now().Add(d)
-	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range n {
 		wg.Add(1)
@@ -158,7 +157,7 @@ func measure(d time.Duration, n int, op func(worker int) error) (float64, []time
 	for _, l := range lat {
 		all = append(all, l...)
 	}
-	return float64(len(all)) / time.Since(start).Seconds(), all, firstErr
+	return all, firstErr
 }
 
 // pairResult is what measurePair finds for an operation and its baseline.
@@ -176,18 +175,15 @@ func measurePair(d time.Duration, n int, op, baseline func(worker int) error) (p
 	slice := d / time.Duration(rounds)
 	type side struct {
 		f     func(int) error
-		count float64
 		spent time.Duration
 		lat   []time.Duration
 	}
 	a, b := &side{f: op}, &side{f: baseline}
 	run := func(s *side) error {
 		start := time.Now()
-		r, lat, err := measure(slice, n, s.f)
-		el := time.Since(start)
-		s.count += r * el.Seconds()
-		s.spent += el
-		s.lat = append(s.lat, lat...)
+		lat, err := measure(slice, n, s.f)
+		s.spent += time.Since(start)
+		s.lat = append(s.lat, lat...) // one latency per operation done
 		return err
 	}
 	for i := range rounds {
@@ -204,7 +200,7 @@ func measurePair(d time.Duration, n int, op, baseline func(worker int) error) (p
 			return pairResult{}, err
 		}
 	}
-	res := pairResult{rate: a.count / a.spent.Seconds(), base: b.count / b.spent.Seconds()}
+	res := pairResult{rate: float64(len(a.lat)) / a.spent.Seconds(), base: float64(len(b.lat)) / b.spent.Seconds()}
 	res.p50, res.p99 = percentiles(a.lat)
 	res.bp50, res.bp99 = percentiles(b.lat)
 	return res, nil

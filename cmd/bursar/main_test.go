@@ -30,6 +30,8 @@ func TestBadConfigurationNamesTheSetting(t *testing.T) {
 		{"bad database url", nil, []string{"serve", "--database-url", "mysql://x"}, "--database-url"},
 		{"bad database url env", map[string]string{"BURSAR_DATABASE_URL": "sqlite://x"}, []string{"serve"}, "--database-url"},
 		{"bad log level", nil, []string{"serve", "--data-dir", dir, "--log-level", "loud"}, "--log-level"},
+		{"bad bench store", nil, []string{"bench", "--store", "mysql"}, "--store"},
+		{"bad bench clients", nil, []string{"bench", "--clients", "0"}, "--clients"},
 		{"bad duration env", map[string]string{"BURSAR_SHUTDOWN_TIMEOUT": "soon"}, []string{"serve", "--data-dir", dir}, "BURSAR_SHUTDOWN_TIMEOUT"},
 		{"bad waf mode", nil, []string{"serve", "--data-dir", dir, "--waf", "block"}, "--waf"},
 		{"bad waf mode env", map[string]string{"BURSAR_WAF": "yes"}, []string{"serve", "--data-dir", dir}, "BURSAR_WAF"},
