@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,9 +59,15 @@ type Config struct {
 	// default, to 4).
 	WAF         guard.WAFMode
 	WAFParanoia int
+	// WAFVerdictCache is how many clean verdicts of the WAF on requests
+	// without a body are remembered (guard.WAFConfig.VerdictCacheSize): 0
+	// means the default, a negative number turns the cache off.
+	WAFVerdictCache int
 	// SecurityEvents receives what the guard refuses; nil logs it at
 	// warning level.
 	SecurityEvents guard.Events
+	// TLS, if enabled, makes the server speak HTTPS only (and send HSTS).
+	TLS TLSConfig
 }
 
 // Server is a configured Bursar HTTP server.
@@ -144,12 +151,15 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 	// The WAF stands in front of every route and of authentication, so an
 	// attack costs no database work; the request id comes first, so that
 	// its refusals name one.
-	guarded, err := guard.NewWAF(guard.WAFConfig{Mode: cfg.WAF, Paranoia: cfg.WAFParanoia,
+	guarded, err := guard.NewWAF(guard.WAFConfig{Mode: cfg.WAF, Paranoia: cfg.WAFParanoia, VerdictCacheSize: cfg.WAFVerdictCache,
 		MaxBodyBytes: cfg.MaxBodyBytes, Events: events, Problem: api.WriteProblem}, mux)
 	if err != nil {
 		panic(fmt.Sprintf("server: %v", err))
 	}
-	return &Server{cfg: cfg, log: log, audit: auditLog, handler: recoverer(log, api.RequestIDs(now, parts.wrap(cfg.Guard, guarded)))}
+	// The security headers are set first of all, so that every answer,
+	// the guard's and the panic handler's too, carries them.
+	handler := securityHeaders(cfg.TLS.Enabled(), recoverer(log, api.RequestIDs(now, parts.wrap(cfg.Guard, guarded))))
+	return &Server{cfg: cfg, log: log, audit: auditLog, handler: handler}
 }
 
 // Handler returns the server's root handler, for tests and benchmarks.
@@ -163,6 +173,14 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
 	}
+	var tlsCfg *tls.Config
+	var acmeHTTP func(http.Handler) http.Handler
+	if s.cfg.TLS.Enabled() {
+		if tlsCfg, acmeHTTP, err = newTLSConfig(s.cfg.TLS, s.log); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 	t := s.cfg.Guard.Timeouts.withDefaults()
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -175,15 +193,30 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		// Requests keep running after the shutdown signal: their context
 		// is not the server's, so a SIGTERM never cancels a half-done write.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		TLSConfig:   tlsCfg,
+	}
+	var redirect *http.Server
+	if s.cfg.TLS.Enabled() && s.cfg.TLS.RedirectAddr != "" {
+		if redirect, err = s.listenRedirect(ctx, ln.Addr(), acmeHTTP); err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer redirect.Close()
 	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
-	s.log.Info("listening", "addr", ln.Addr().String())
+	s.log.Info("listening", "addr", ln.Addr().String(), "tls", s.cfg.TLS.Enabled())
 	stopCheckpoints := s.checkpointEvery(s.cfg.CheckpointInterval)
 	defer stopCheckpoints()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate comes from tlsCfg
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -192,6 +225,9 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	if redirect != nil {
+		_ = redirect.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}

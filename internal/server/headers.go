@@ -1,0 +1,64 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+)
+
+// The Content-Security-Policy of every answer, in one place (issue 3 §6).
+// Neither allows inline script or style, nor framing, nor a <base> that
+// would turn relative URLs elsewhere.
+const (
+	// APIContentSecurityPolicy covers the JSON API, the health checks and
+	// anything else that is not a page: nothing an answer could load or
+	// run is allowed, so a response that a browser is tricked into
+	// rendering can do nothing.
+	APIContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	// PortalContentSecurityPolicy covers the portal's pages: their own
+	// scripts, styles and images from the same origin, never inline (no
+	// 'unsafe-inline', no 'unsafe-eval').
+	PortalContentSecurityPolicy = "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+// hstsValue asks browsers to use HTTPS only for two years, on every sub
+// domain too; it is sent only when the server itself speaks TLS, as a
+// browser ignores it over plain HTTP and a proxy in front must send its own.
+const hstsValue = "max-age=63072000; includeSubDomains"
+
+// contentSecurityPolicy chooses the policy of a path: the API's for the
+// machine-facing paths, the portal's for every other path (the portal's
+// pages and their static files).
+func contentSecurityPolicy(path string) string {
+	if strings.HasPrefix(path, "/v1/") || path == "/v1" || path == "/healthz" || path == "/readyz" {
+		return APIContentSecurityPolicy
+	}
+	return PortalContentSecurityPolicy
+}
+
+// securityHeaders sets the security headers of every answer before next
+// runs, so that whatever answers (a handler, a problem document, the WAF, a
+// rate limit, a 404, the panic handler) sends them. It stands outermost.
+//
+// Cache-Control defaults to no-store: almost every answer is authenticated
+// or about a request that was; a handler that serves something cacheable
+// (the portal's static files) sets its own.
+//
+// Referrer-Policy is no-referrer rather than strict-origin-when-cross-origin:
+// the portal's and the hosted invoice pages' URLs carry identifiers and
+// tokens (/i/{token}) that must not leak to another site through a link,
+// and nothing in Bursar needs the referrer.
+func securityHeaders(tls bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy(r.URL.Path))
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY") // for browsers that ignore frame-ancestors
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		if tls {
+			h.Set("Strict-Transport-Security", hstsValue)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
