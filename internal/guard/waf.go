@@ -82,8 +82,13 @@ type WAFConfig struct {
 	// MaxBodyBytes bounds the request body the WAF buffers and inspects; a
 	// larger one is refused with 413. 0 means 1 MiB, the server's default.
 	MaxBodyBytes int64
-	Events       Events
-	Problem      ProblemWriter
+	// VerdictCacheSize is how many clean verdicts on requests without a
+	// body the WAF remembers, to skip inspecting the same request again
+	// (waf_verdicts.go); 0 means DefaultVerdictCacheSize, a negative
+	// number turns the cache off.
+	VerdictCacheSize int
+	Events           Events
+	Problem          ProblemWriter
 
 	// directives are added after Coraza's recommended settings and before
 	// the Core Rule Set's setup, and onMatch receives every matched rule:
@@ -96,9 +101,10 @@ type WAFConfig struct {
 // waf is the middleware. Its coraza.WAF holds the compiled rules and is safe
 // for concurrent use; each request gets its own transaction.
 type waf struct {
-	cfg  WAFConfig
-	waf  coraza.WAF
-	next http.Handler
+	cfg      WAFConfig
+	waf      coraza.WAF
+	next     http.Handler
+	verdicts *verdicts // nil when the cache is off
 }
 
 // NewWAF returns next behind the OWASP Core Rule Set (embedded, run by
@@ -142,7 +148,11 @@ func NewWAF(cfg WAFConfig, next http.Handler) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("guard: compile WAF rules: %w", err)
 	}
-	return &waf{cfg: cfg, waf: w, next: next}, nil
+	size := cfg.VerdictCacheSize
+	if size == 0 {
+		size = DefaultVerdictCacheSize
+	}
+	return &waf{cfg: cfg, waf: w, next: next, verdicts: newVerdicts(size)}, nil
 }
 
 // AllowedMethods are the HTTP methods that the WAF lets through; any other
@@ -170,6 +180,9 @@ SecRequestBodyInMemoryLimit %d
 SecRequestBodyLimitAction Reject
 # The audit log is Bursar's own (guard.Events); Coraza writes no files.
 SecAuditEngine Off
+# The answers whose body the data leakage rules read (responseBodyTypes).
+SecResponseBodyMimeTypesClear
+SecResponseBodyMimeType %s
 %s
 Include @crs-setup.conf.example
 SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=%d"
@@ -179,7 +192,7 @@ SecAction "id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_t
 SecAction "id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=%s'"
 %s
 Include @owasp_crs/*.conf
-%s`, engine, cfg.MaxBodyBytes, cfg.MaxBodyBytes, cfg.directives, cfg.Paranoia, cfg.InboundThreshold, cfg.OutboundThreshold,
+%s`, engine, cfg.MaxBodyBytes, cfg.MaxBodyBytes, strings.Join(responseBodyTypes, " "), cfg.directives, cfg.Paranoia, cfg.InboundThreshold, cfg.OutboundThreshold,
 		strings.Join(AllowedMethods(), " "), bursarRulesBefore, bursarRulesAfter)
 }
 
@@ -220,34 +233,87 @@ SecRuleUpdateTargetById 942000-942999 "!ARGS:/^json\.lines\.\d+\.description$/"
 
 // ServeHTTP inspects the request (headers, then body), runs next, and
 // inspects its answer before it leaves. The answer is buffered so that a
-// refusal in the response phase can still replace it.
+// refusal in the response phase can still replace it. A request without a
+// body that passed clean before skips the request phases (see
+// waf_verdicts.go).
 func (g *waf) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var tx types.Transaction
-	if wo, ok := g.waf.(experimental.WAFWithOptions); ok {
-		tx = wo.NewTransactionWithOptions(experimental.Options{Context: r.Context()})
-	} else {
-		tx = g.waf.NewTransaction()
+	if g.verdicts == nil || !cacheableRequest(r) {
+		g.inspect(w, r, nil)
+		return
 	}
+	k := keyOf(r)
+	if !g.verdicts.passed(k) {
+		g.inspect(w, r, &k)
+		return
+	}
+	rec := g.run(w, r)
+	if !responseInspected(rec.status, rec.header) {
+		rec.send(w)
+		return
+	}
+	// The answer is one the response rules read: they need the request
+	// phases' state, so the (known clean) request is shown to them again.
+	tx := g.newTransaction(r)
+	defer func() { _ = tx.Close() }()
+	if it, err := inspectRequest(tx, r); err != nil || it != nil {
+		// Cannot happen for a request that passed clean before, but if it
+		// does, the answer is withheld rather than sent uninspected.
+		g.refuse(w, r, tx, it, err)
+		return
+	}
+	g.respond(w, r, tx, rec, nil)
+}
+
+// inspect runs the whole transaction: the request phases, next, and the
+// response phases. If key is set and the exchange passed without a single
+// finding, the request's verdict is remembered.
+func (g *waf) inspect(w http.ResponseWriter, r *http.Request, key *verdictKey) {
+	tx := g.newTransaction(r)
 	// The logging phase (5) runs before the answer leaves, not after: its
 	// rules then see the whole exchange, and what they report is recorded
 	// before the client can send its next request.
 	defer func() { _ = tx.Close() }()
-	if it, err := inspectRequest(tx, r); err != nil {
+	if it, err := inspectRequest(tx, r); err != nil || it != nil {
+		g.refuse(w, r, tx, it, err)
+		return
+	}
+	g.respond(w, r, tx, g.run(w, r), key)
+}
+
+func (g *waf) newTransaction(r *http.Request) types.Transaction {
+	if wo, ok := g.waf.(experimental.WAFWithOptions); ok {
+		return wo.NewTransactionWithOptions(experimental.Options{Context: r.Context()})
+	}
+	return g.waf.NewTransaction()
+}
+
+// refuse answers a request whose inspection failed (err) or was
+// interrupted (it).
+func (g *waf) refuse(w http.ResponseWriter, r *http.Request, tx types.Transaction, it *types.Interruption, err error) {
+	if err != nil {
 		tx.ProcessLogging()
 		g.cfg.Problem(w, r, errs.E(errs.Invalid, "malformed_json", "the request body could not be read"))
 		return
-	} else if it != nil {
-		g.interrupted(w, r, tx, it)
-		return
 	}
-	// next writes into a copy of the headers, so that a response the
-	// WAF withholds leaves nothing of its own behind, while the headers
-	// set before it (the request id, rate limits) stay either way.
+	g.interrupted(w, r, tx, it)
+}
+
+// run serves the request with next into a buffer. next writes into a copy
+// of the headers, so that a response the WAF withholds leaves nothing of
+// its own behind, while the headers set before it (the request id, rate
+// limits) stay either way.
+func (g *waf) run(w http.ResponseWriter, r *http.Request) *bufferedResponse {
 	rec := &bufferedResponse{header: w.Header().Clone()}
 	g.next.ServeHTTP(rec, r)
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
+	return rec
+}
+
+// respond runs the response phases over next's answer and sends it, unless
+// they withhold it.
+func (g *waf) respond(w http.ResponseWriter, r *http.Request, tx types.Transaction, rec *bufferedResponse, key *verdictKey) {
 	for k, vs := range rec.header {
 		for _, v := range vs {
 			tx.AddResponseHeader(k, v)
@@ -268,27 +334,21 @@ func (g *waf) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	tx.ProcessLogging()
-	if g.cfg.Mode == WAFDetect && g.cfg.Events != nil {
-		if ids := matchedRuleIDs(tx); wouldBlock(ids) {
-			g.cfg.Events.Detected(r.Context(), r, ids)
-		}
+	ids := matchedRuleIDs(tx)
+	if g.cfg.Mode == WAFDetect && g.cfg.Events != nil && wouldBlock(ids) {
+		g.cfg.Events.Detected(r.Context(), r, ids)
 	}
-	h := w.Header()
-	clear(h)
-	maps.Copy(h, rec.header)
-	w.WriteHeader(rec.status)
-	_, _ = w.Write(rec.body.Bytes())
+	if key != nil && len(ids) == 0 {
+		g.verdicts.remember(*key)
+	}
+	rec.send(w)
 }
 
 // inspectRequest gives the transaction the request's connection, line,
 // headers and body, stopping at the first interruption. The body is read
 // into the transaction and handed on to next from there.
 func inspectRequest(tx types.Transaction, r *http.Request) (*types.Interruption, error) {
-	client, port := r.RemoteAddr, 0
-	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i != -1 {
-		client = strings.Trim(r.RemoteAddr[:i], "[]")
-		port, _ = strconv.Atoi(r.RemoteAddr[i+1:])
-	}
+	client, port := clientAndPort(r.RemoteAddr)
 	tx.ProcessConnection(client, port, "", 0)
 	tx.ProcessURI(r.URL.String(), r.Method, r.Proto)
 	for k, vs := range r.Header {
@@ -327,6 +387,16 @@ func inspectRequest(tx types.Transaction, r *http.Request) (*types.Interruption,
 		r.Body = readCloser{io.MultiReader(body, r.Body), r.Body}
 	}
 	return tx.ProcessRequestBody()
+}
+
+// clientAndPort splits a request's RemoteAddr as the WAF is shown it.
+func clientAndPort(remote string) (string, int) {
+	i := strings.LastIndexByte(remote, ':')
+	if i == -1 {
+		return remote, 0
+	}
+	port, _ := strconv.Atoi(remote[i+1:])
+	return strings.Trim(remote[:i], "[]"), port
 }
 
 // readCloser reads the body from the transaction and closes the original.
@@ -406,4 +476,13 @@ func (b *bufferedResponse) WriteHeader(status int) {
 func (b *bufferedResponse) Write(p []byte) (int, error) {
 	b.WriteHeader(http.StatusOK)
 	return b.body.Write(p)
+}
+
+// send writes the held answer to w, in place of whatever w's headers held.
+func (b *bufferedResponse) send(w http.ResponseWriter) {
+	h := w.Header()
+	clear(h)
+	maps.Copy(h, b.header)
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
 }

@@ -313,9 +313,16 @@ func BenchmarkWAFMiddleware(b *testing.B) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	})
-	for _, mode := range []WAFMode{WAFOff, WAFOn} {
-		b.Run(string(mode), func(b *testing.B) {
-			h, _ := newTestWAF(b, WAFConfig{Mode: mode}, invoice)
+	for _, tt := range []struct {
+		name string
+		cfg  WAFConfig
+	}{
+		{"off", WAFConfig{Mode: WAFOff}},
+		{"on", WAFConfig{Mode: WAFOn}}, // the same GET again: a remembered verdict
+		{"on-uncached", WAFConfig{Mode: WAFOn, VerdictCacheSize: -1}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			h, _ := newTestWAF(b, tt.cfg, invoice)
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
