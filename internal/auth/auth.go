@@ -26,6 +26,10 @@ type User struct {
 	Email     string    `json:"email"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// PasswordHash is the argon2id PHC string of the password, or "" for a
+	// user who has none (single sign-on only).
+	PasswordHash    string     `json:"-"`
+	EmailVerifiedAt *time.Time `json:"-"`
 }
 
 // Membership gives a user a role in an organization.

@@ -21,7 +21,7 @@ import (
 const SecretPrefix = "bsk_"
 
 // Resources are the API resources a scope can name.
-var Resources = []string{"organization", "customers", "products", "tax-rates", "invoices", "credit-notes", "payments", "api-keys", "audit", "ip-rules"}
+var Resources = []string{"organization", "customers", "products", "tax-rates", "invoices", "credit-notes", "payments", "api-keys", "audit", "ip-rules", "users"}
 
 // ServerResources are the resources that act on the whole server rather
 // than on the key's organization (the address rules protect every
@@ -33,8 +33,8 @@ var ServerResources = []string{"ip-rules"}
 // RestrictedResources, like ServerResources, are granted only by "*" or a
 // scope naming them, never by the blanket "read" or "write": the audit log
 // tells who did what from where, which an ordinary integration key has no
-// need to read.
-var RestrictedResources = []string{"audit"}
+// need to read; nor has it to invite people or change their roles.
+var RestrictedResources = []string{"audit", "users"}
 
 // FullAccess is the scope that allows everything.
 const FullAccess = "*"

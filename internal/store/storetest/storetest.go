@@ -53,6 +53,10 @@ func Run(t *testing.T, open func(t *testing.T) *sqlstore.Store) {
 		{"Idempotency", testIdempotency},
 		{"Users", testUsers},
 		{"APIKeys", testAPIKeys},
+		{"Members", testMembers},
+		{"Invitations", testInvitations},
+		{"Sessions", testSessions},
+		{"Throttle", testThrottle},
 		{"TenantIsolation", testTenantIsolation},
 		{"NextNumberConcurrent", testNextNumberConcurrent},
 	}
