@@ -16,12 +16,13 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	lf.register(fs)
 	var gf guardFlags
 	gf.register(fs)
+	var tf tlsFlags
+	tf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted, in bytes")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM")
 	wafMode := fs.String("waf", "on", "web application firewall (OWASP Core Rule Set): on (block), detect (log only) or off")
 	wafParanoia := fs.Int("waf-paranoia", 1, "Core Rule Set paranoia level, 1 to 4: higher catches more and wrongly blocks more")
-	wafCache := fs.Int("waf-verdict-cache", guard.DefaultVerdictCacheSize, "how many clean WAF verdicts on requests without a body to remember, so that a repeated request is not inspected again; 0 turns it off")
 	if err := parse(io, fs, args); err != nil {
 		return err
 	}
@@ -41,16 +42,14 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	if *wafParanoia < 1 || *wafParanoia > 4 {
 		return usagef("invalid --waf-paranoia (%s) %d: must be 1 to 4", envName("waf-paranoia"), *wafParanoia)
 	}
-	if *wafCache < 0 {
-		return usagef("invalid --waf-verdict-cache (%s) %d: must be 0 (off) or more", envName("waf-verdict-cache"), *wafCache)
-	}
-	if *wafCache == 0 {
-		*wafCache = -1 // the server's "off"; its 0 means the default
-	}
 	if err := sf.validate(); err != nil {
 		return err
 	}
 	guardCfg, err := gf.config(*maxBody)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := tf.config(sf.dataDir)
 	if err != nil {
 		return err
 	}
@@ -74,7 +73,7 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, AuditKeys: keys,
-		WAF: mode, WAFParanoia: *wafParanoia, WAFVerdictCache: *wafCache, Guard: guardCfg}, st, log, time.Now)
+	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, AuditKeys: keys, TLS: tlsCfg,
+		WAF: mode, WAFParanoia: *wafParanoia, Guard: guardCfg}, st, log, time.Now)
 	return srv.Run(ctx, nil)
 }
