@@ -23,6 +23,7 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM")
 	wafMode := fs.String("waf", "on", "web application firewall (OWASP Core Rule Set): on (block), detect (log only) or off")
 	wafParanoia := fs.Int("waf-paranoia", 1, "Core Rule Set paranoia level, 1 to 4: higher catches more and wrongly blocks more")
+	wafCache := fs.Int("waf-verdict-cache", guard.DefaultVerdictCacheSize, "how many clean WAF verdicts on requests without a body to remember, so that a repeated request is not inspected again; 0 turns it off")
 	if err := parse(io, fs, args); err != nil {
 		return err
 	}
@@ -41,6 +42,12 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	}
 	if *wafParanoia < 1 || *wafParanoia > 4 {
 		return usagef("invalid --waf-paranoia (%s) %d: must be 1 to 4", envName("waf-paranoia"), *wafParanoia)
+	}
+	if *wafCache < 0 {
+		return usagef("invalid --waf-verdict-cache (%s) %d: must be 0 (off) or more", envName("waf-verdict-cache"), *wafCache)
+	}
+	if *wafCache == 0 {
+		*wafCache = -1 // the server's "off"; its 0 means the default
 	}
 	if err := sf.validate(); err != nil {
 		return err
@@ -74,6 +81,6 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 		return err
 	}
 	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, AuditKeys: keys, TLS: tlsCfg,
-		WAF: mode, WAFParanoia: *wafParanoia, Guard: guardCfg}, st, log, time.Now)
+		WAF: mode, WAFParanoia: *wafParanoia, WAFVerdictCache: *wafCache, Guard: guardCfg}, st, log, time.Now)
 	return srv.Run(ctx, nil)
 }
