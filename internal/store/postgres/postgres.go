@@ -73,7 +73,7 @@ func lockMigrations(ctx context.Context, conn *sql.Conn) (func(), error) {
 // Open connects to the PostgreSQL database at url
 // (postgres://user:password@host:5432/db?sslmode=...) and migrates it to
 // the schema this binary knows.
-func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
+func Open(ctx context.Context, url string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -81,7 +81,7 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 	db.SetMaxOpenConns(25)
 	db.SetMaxIdleConns(25)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	st := sqlstore.New(db, Dialect())
+	st := sqlstore.New(db, Dialect(), opts...)
 	if err := st.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}

@@ -10,13 +10,18 @@ import (
 	"bursar/internal/store/postgres"
 	"bursar/internal/store/sqlstore"
 	"bursar/internal/store/storetest"
+	"bursar/internal/vault"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func open(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	st, err := postgres.Open(context.Background(), pgtest.URL(t))
+	kek, err := vault.EphemeralKEK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := postgres.Open(context.Background(), pgtest.URL(t), sqlstore.WithKEK(kek))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func dsn(path string) string {
 
 // Open opens (creating it and its directory if needed) the SQLite database
 // at path and migrates it to the schema this binary knows.
-func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+func Open(ctx context.Context, path string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -98,7 +98,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	// Readers run in parallel under WAL; writers take turns anyway.
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	st := sqlstore.New(db, Dialect())
+	st := sqlstore.New(db, Dialect(), opts...)
 	if err := st.Ping(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: open %s: %w", abs, err), db.Close())
 	}

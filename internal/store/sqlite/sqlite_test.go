@@ -11,11 +11,16 @@ import (
 	"bursar/internal/store/sqlite"
 	"bursar/internal/store/sqlstore"
 	"bursar/internal/store/storetest"
+	"bursar/internal/vault"
 )
 
 func open(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "data", "bursar.db"))
+	kek, err := vault.EphemeralKEK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "data", "bursar.db"), sqlstore.WithKEK(kek))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,16 @@ import (
 
 	"bursar/internal/customer"
 	"bursar/internal/errs"
+	"bursar/internal/vault"
 )
 
 // customerSet are the columns of a customer that an update replaces. The
 // credit balance is not among them: only AddCustomerCredit changes it, so
-// that an update from a stale copy never undoes a credit.
-const customerSet = "name, email, cc_emails, " + addressCols + ", tax_id, currency, payment_terms_days, locale, notes, updated_at"
+// that an update from a stale copy never undoes a credit. Emails, address
+// lines, tax id and notes are sealed (see sealer); email and tax id have
+// blind indexes for exact-match lookups.
+const customerSet = "name, email, cc_emails, " + addressCols + ", tax_id, currency, payment_terms_days, locale, notes, updated_at, " +
+	"email_bidx, tax_id_bidx"
 
 const customerCols = "id, org_id, created_at, credit_balance, " + customerSet
 
@@ -19,27 +23,41 @@ var (
 	updateCustomerSQL = "UPDATE customers SET " + assignSQL(customerSet) + " WHERE org_id = ? AND id = ?"
 )
 
-func customerSetArgs(c *customer.Customer) ([]any, error) {
-	cc, err := jsonText(c.CCEmails)
-	if err != nil {
-		return nil, err
-	}
-	args := []any{c.Name, c.Email, cc}
-	args = append(args, addressArgs(c.Address)...)
-	return append(args, c.TaxID, c.Currency, c.PaymentTermsDays, c.Locale, c.Notes, stamp(&c.UpdatedAt)), nil
+func (s *Store) customerSetArgs(ctx context.Context, c *customer.Customer) ([]any, error) {
+	x := s.sealer(ctx, c.OrgID, "customers", c.ID)
+	args := []any{c.Name, x.text("email", c.Email), x.json("cc_emails", c.CCEmails)}
+	args = append(args, x.address(c.Address)...)
+	args = append(args, x.text("tax_id", c.TaxID), c.Currency, c.PaymentTermsDays, c.Locale, x.text("notes", c.Notes),
+		stamp(&c.UpdatedAt), x.index("email", vault.NormalizeEmail(c.Email)), x.index("tax_id", vault.NormalizeTaxID(c.TaxID)))
+	return args, x.err
 }
 
-func scanCustomer(sc scanner) (*customer.Customer, error) {
-	var c customer.Customer
-	dests := []any{&c.ID, &c.OrgID, timeDest{&c.CreatedAt}, &c.CreditBalance, &c.Name, &c.Email, jsonDest{&c.CCEmails}}
-	dests = append(dests, addressDests(&c.Address)...)
-	dests = append(dests, &c.TaxID, &c.Currency, &c.PaymentTermsDays, &c.Locale, &c.Notes, timeDest{&c.UpdatedAt})
-	return &c, sc.Scan(dests...)
+// scanCustomer returns a function that scans a customer and opens its
+// sealed columns.
+func (s *Store) scanCustomer(ctx context.Context) func(sc scanner) (*customer.Customer, error) {
+	return func(sc scanner) (*customer.Customer, error) {
+		var c customer.Customer
+		var cc, emailIndex, taxIDIndex string
+		dests := []any{&c.ID, &c.OrgID, timeDest{&c.CreatedAt}, &c.CreditBalance, &c.Name, &c.Email, &cc}
+		dests = append(dests, addressDests(&c.Address)...)
+		dests = append(dests, &c.TaxID, &c.Currency, &c.PaymentTermsDays, &c.Locale, &c.Notes, timeDest{&c.UpdatedAt},
+			&emailIndex, &taxIDIndex)
+		if err := sc.Scan(dests...); err != nil {
+			return nil, err
+		}
+		x := s.opener(ctx, c.OrgID, "customers", c.ID)
+		x.open("email", &c.Email)
+		x.openJSON("cc_emails", cc, &c.CCEmails)
+		x.openAddress(&c.Address)
+		x.open("tax_id", &c.TaxID)
+		x.open("notes", &c.Notes)
+		return &c, x.err
+	}
 }
 
 // InsertCustomer stores a new customer with its credit balance.
 func (s *Store) InsertCustomer(ctx context.Context, c *customer.Customer) error {
-	set, err := customerSetArgs(c)
+	set, err := s.customerSetArgs(ctx, c)
 	if err != nil {
 		return s.fail(err, "insert", "customer", c.ID)
 	}
@@ -53,7 +71,7 @@ func (s *Store) InsertCustomer(ctx context.Context, c *customer.Customer) error 
 // UpdateCustomer replaces a customer's fields, except its credit balance,
 // which only AddCustomerCredit changes.
 func (s *Store) UpdateCustomer(ctx context.Context, c *customer.Customer) error {
-	set, err := customerSetArgs(c)
+	set, err := s.customerSetArgs(ctx, c)
 	if err != nil {
 		return s.fail(err, "update", "customer", c.ID)
 	}
@@ -66,7 +84,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, c *customer.Customer) error 
 
 // GetCustomer reads a customer of the organization.
 func (s *Store) GetCustomer(ctx context.Context, orgID, id string) (*customer.Customer, error) {
-	c, err := scanCustomer(s.queryRow(ctx, "SELECT "+customerCols+" FROM customers WHERE org_id = ? AND id = ?", orgID, id))
+	c, err := s.scanCustomer(ctx)(s.queryRow(ctx, "SELECT "+customerCols+" FROM customers WHERE org_id = ? AND id = ?", orgID, id))
 	if err := s.getOne(err, "customer", id); err != nil {
 		return nil, err
 	}
@@ -88,10 +106,20 @@ func (s *Store) DeleteCustomer(ctx context.Context, orgID, id string) error {
 	return touched(n, "customer", id)
 }
 
-// ListCustomers lists the organization's customers, newest first.
+// ListCustomers lists the organization's customers, newest first. The
+// email filter matches the blind index of the normalized address, never
+// the stored (sealed) value.
 func (s *Store) ListCustomers(ctx context.Context, orgID string, f customer.Filter) ([]*customer.Customer, error) {
-	q, args := newList(orgID).andIf("email", f.Email).sql(customerCols, "customers", f.Params)
-	return list(ctx, s, "customers", q, args, scanCustomer)
+	x := s.sealer(ctx, orgID, "customers", "")
+	l := newList(orgID)
+	if f.Email != "" {
+		l.and("email_bidx = ?", x.index("email", vault.NormalizeEmail(f.Email)))
+	}
+	if x.err != nil {
+		return nil, s.fail(x.err, "list", "customers", "")
+	}
+	q, args := l.sql(customerCols, "customers", f.Params)
+	return list(ctx, s, "customers", q, args, s.scanCustomer(ctx))
 }
 
 // AddCustomerCredit changes a customer's credit balance by delta minor

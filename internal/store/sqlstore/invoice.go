@@ -75,14 +75,12 @@ var (
 		" WHERE org_id = ? AND id = ? AND version = ?"
 )
 
-func invoiceSetArgs(inv *invoice.Invoice) ([]any, error) {
-	buyer, err := jsonText(inv.Buyer)
-	if err != nil {
-		return nil, err
-	}
-	seller, err := jsonText(inv.Seller)
-	if err != nil {
-		return nil, err
+// invoiceSetArgs seals the buyer and seller snapshots and the notes.
+func (s *Store) invoiceSetArgs(ctx context.Context, inv *invoice.Invoice) ([]any, error) {
+	x := s.sealer(ctx, inv.OrgID, "invoices", inv.ID)
+	buyer, seller, notes := x.json("buyer", inv.Buyer), x.json("seller", inv.Seller), x.text("notes", inv.Notes)
+	if x.err != nil {
+		return nil, x.err
 	}
 	m := &minorUnits{cur: inv.Currency}
 	doc, err := documentArgs(&inv.Document, m)
@@ -90,7 +88,7 @@ func invoiceSetArgs(inv *invoice.Invoice) ([]any, error) {
 		return nil, err
 	}
 	args := []any{inv.Number, inv.Status, inv.CustomerID, buyer, seller, inv.IssueDate, inv.DueDate, inv.PaymentTermsDays,
-		inv.BuyerReference, inv.PurchaseOrder, inv.Notes, inv.Footer}
+		inv.BuyerReference, inv.PurchaseOrder, notes, inv.Footer}
 	args = append(args, doc...)
 	args = append(args, m.of("amount_paid", inv.AmountPaid), m.of("amount_credited", inv.AmountCredited),
 		m.of("credit_applied", inv.CreditApplied), inv.ContentHash, stampPtr(&inv.FinalizedAt), stampPtr(&inv.PaidAt),
@@ -98,18 +96,32 @@ func invoiceSetArgs(inv *invoice.Invoice) ([]any, error) {
 	return args, m.err
 }
 
-func (s *Store) scanInvoice(sc scanner) (*invoice.Invoice, error) {
+// scanInvoice returns a function that scans an invoice and opens its
+// sealed columns.
+func (s *Store) scanInvoice(ctx context.Context) func(sc scanner) (*invoice.Invoice, error) {
+	return func(sc scanner) (*invoice.Invoice, error) { return s.scanInvoiceRow(ctx, sc) }
+}
+
+func (s *Store) scanInvoiceRow(ctx context.Context, sc scanner) (*invoice.Invoice, error) {
 	var inv invoice.Invoice
 	dd := documentDest{d: &inv.Document}
 	var paid, credited, applied int64
+	var buyer, seller string
 	dests := []any{&inv.ID, &inv.OrgID, timeDest{&inv.CreatedAt}, &inv.Version, &inv.Number, &inv.Status, &inv.CustomerID,
-		s.caches.buyer.dest(&inv.Buyer), s.caches.seller.dest(&inv.Seller), &inv.IssueDate, &inv.DueDate, &inv.PaymentTermsDays,
+		&buyer, &seller, &inv.IssueDate, &inv.DueDate, &inv.PaymentTermsDays,
 		&inv.BuyerReference, &inv.PurchaseOrder, &inv.Notes, &inv.Footer}
 	dests = append(dests, dd.dests(s.caches.content)...)
 	dests = append(dests, &paid, &credited, &applied, &inv.ContentHash, nullTimeDest{&inv.FinalizedAt},
 		nullTimeDest{&inv.PaidAt}, nullTimeDest{&inv.VoidedAt}, timeDest{&inv.UpdatedAt})
 	if err := sc.Scan(dests...); err != nil {
 		return nil, err
+	}
+	x := s.opener(ctx, inv.OrgID, "invoices", inv.ID)
+	openCached(x, s.caches.buyer, "buyer", buyer, &inv.Buyer)
+	openCached(x, s.caches.seller, "seller", seller, &inv.Seller)
+	x.open("notes", &inv.Notes)
+	if x.err != nil {
+		return nil, x.err
 	}
 	dd.finish()
 	inv.AmountPaid, inv.AmountCredited, inv.CreditApplied = inv.Currency.Amount(paid), inv.Currency.Amount(credited), inv.Currency.Amount(applied)
@@ -118,7 +130,7 @@ func (s *Store) scanInvoice(sc scanner) (*invoice.Invoice, error) {
 
 // InsertInvoice stores a new invoice, lines included, in one statement.
 func (s *Store) InsertInvoice(ctx context.Context, inv *invoice.Invoice) error {
-	set, err := invoiceSetArgs(inv)
+	set, err := s.invoiceSetArgs(ctx, inv)
 	if err != nil {
 		return s.fail(err, "insert", "invoice", inv.ID)
 	}
@@ -132,7 +144,7 @@ func (s *Store) InsertInvoice(ctx context.Context, inv *invoice.Invoice) error {
 // UpdateInvoice replaces the stored invoice if its stored version is still
 // inv.Version, and increments inv.Version.
 func (s *Store) UpdateInvoice(ctx context.Context, inv *invoice.Invoice) error {
-	set, err := invoiceSetArgs(inv)
+	set, err := s.invoiceSetArgs(ctx, inv)
 	if err != nil {
 		return s.fail(err, "update", "invoice", inv.ID)
 	}
@@ -158,7 +170,7 @@ func (s *Store) GetInvoice(ctx context.Context, orgID, id string, forUpdate bool
 	if forUpdate {
 		q += s.d.ForUpdate
 	}
-	inv, err := s.scanInvoice(s.queryRow(ctx, q, orgID, id))
+	inv, err := s.scanInvoiceRow(ctx, s.queryRow(ctx, q, orgID, id))
 	if err := s.getOne(err, "invoice", id); err != nil {
 		return nil, err
 	}
@@ -184,7 +196,7 @@ func (s *Store) ListInvoices(ctx context.Context, orgID string, f invoice.Filter
 	l := newList(orgID).andIf("status", string(f.Status)).andIf("customer_id", f.CustomerID)
 	dateRange(l, "issue_date", f)
 	q, args := l.sql(invoiceCols, "invoices", f.Params)
-	return list(ctx, s, "invoices", q, args, s.scanInvoice)
+	return list(ctx, s, "invoices", q, args, s.scanInvoice(ctx))
 }
 
 // dateRange adds the filter's inclusive date range on column.

@@ -17,25 +17,40 @@ var (
 	updateOrgSQL = "UPDATE organizations SET " + assignSQL(orgSet) + " WHERE id = ?"
 )
 
-func orgSetArgs(o *org.Organization) []any {
+// orgSetArgs seals the address lines and tax ids of the organization,
+// with its own keys: its row id is its organization.
+func (s *Store) orgSetArgs(ctx context.Context, o *org.Organization) ([]any, error) {
+	x := s.sealer(ctx, o.ID, "organizations", o.ID)
 	args := []any{o.Name, o.Email}
-	args = append(args, addressArgs(o.Address)...)
-	return append(args, o.VATID, o.TaxID, o.DefaultCurrency, o.TimeZone, o.Locale,
+	args = append(args, x.address(o.Address)...)
+	args = append(args, x.text("vat_id", o.VATID), x.text("tax_id", o.TaxID), o.DefaultCurrency, o.TimeZone, o.Locale,
 		o.InvoiceSeries, o.CreditNoteSeries, stamp(&o.UpdatedAt))
+	return args, x.err
 }
 
-func scanOrg(sc scanner) (*org.Organization, error) {
+func (s *Store) scanOrg(ctx context.Context, sc scanner) (*org.Organization, error) {
 	var o org.Organization
 	dests := []any{&o.ID, timeDest{&o.CreatedAt}, &o.Name, &o.Email}
 	dests = append(dests, addressDests(&o.Address)...)
 	dests = append(dests, &o.VATID, &o.TaxID, &o.DefaultCurrency, &o.TimeZone, &o.Locale,
 		&o.InvoiceSeries, &o.CreditNoteSeries, timeDest{&o.UpdatedAt})
-	return &o, sc.Scan(dests...)
+	if err := sc.Scan(dests...); err != nil {
+		return nil, err
+	}
+	x := s.opener(ctx, o.ID, "organizations", o.ID)
+	x.openAddress(&o.Address)
+	x.open("vat_id", &o.VATID)
+	x.open("tax_id", &o.TaxID)
+	return &o, x.err
 }
 
 // InsertOrganization stores a new organization.
 func (s *Store) InsertOrganization(ctx context.Context, o *org.Organization) error {
-	args := append([]any{o.ID, stamp(&o.CreatedAt)}, orgSetArgs(o)...)
+	set, err := s.orgSetArgs(ctx, o)
+	if err != nil {
+		return s.fail(err, "insert", "organization", o.ID)
+	}
+	args := append([]any{o.ID, stamp(&o.CreatedAt)}, set...)
 	if _, err := s.exec(ctx, insertOrgSQL, args...); err != nil {
 		return s.fail(err, "insert", "organization", o.ID)
 	}
@@ -44,7 +59,7 @@ func (s *Store) InsertOrganization(ctx context.Context, o *org.Organization) err
 
 // GetOrganization reads an organization.
 func (s *Store) GetOrganization(ctx context.Context, id string) (*org.Organization, error) {
-	o, err := scanOrg(s.queryRow(ctx, "SELECT "+orgCols+" FROM organizations WHERE id = ?", id))
+	o, err := s.scanOrg(ctx, s.queryRow(ctx, "SELECT "+orgCols+" FROM organizations WHERE id = ?", id))
 	if err := s.getOne(err, "organization", id); err != nil {
 		return nil, err
 	}
@@ -54,7 +69,11 @@ func (s *Store) GetOrganization(ctx context.Context, id string) (*org.Organizati
 // UpdateOrganization replaces an organization's fields but its id and
 // creation time.
 func (s *Store) UpdateOrganization(ctx context.Context, o *org.Organization) error {
-	n, err := s.exec(ctx, updateOrgSQL, append(orgSetArgs(o), o.ID)...)
+	set, err := s.orgSetArgs(ctx, o)
+	if err != nil {
+		return s.fail(err, "update", "organization", o.ID)
+	}
+	n, err := s.exec(ctx, updateOrgSQL, append(set, o.ID)...)
 	if err != nil {
 		return s.fail(err, "update", "organization", o.ID)
 	}

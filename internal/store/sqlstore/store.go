@@ -26,6 +26,7 @@ import (
 	"bursar/internal/errs"
 	"bursar/internal/invoice"
 	"bursar/internal/org"
+	"bursar/internal/vault"
 )
 
 // The store implements every storage contract of the domain packages.
@@ -91,12 +92,18 @@ type Store struct {
 	stmts sync.Map
 	// caches keep decoded JSON columns of documents (see textCache).
 	caches documentCaches
+	// vault seals personal data and secrets; nil without a key-encryption
+	// key (see WithKEK).
+	vault *vault.Vault
 }
 
 // New returns a store over db, which it owns from now on (Close closes it).
 // It does not migrate: call Migrate.
-func New(db *sql.DB, d Dialect) *Store {
+func New(db *sql.DB, d Dialect, opts ...Option) *Store {
 	s := &Store{db: db, d: d, caches: newDocumentCaches()}
+	for _, o := range opts {
+		o(s)
+	}
 	if d.SerializeWriters {
 		s.writer = make(chan struct{}, 1)
 	}

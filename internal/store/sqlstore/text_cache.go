@@ -21,6 +21,11 @@ const textCacheSize = 2048
 // when it is edited. Keyed by the text itself, a hit cannot be stale
 // whatever wrote the row, on this replica or another. Callers get a copy
 // made by clone, which they may change.
+//
+// A sealed column is cached by its ciphertext together with the place it
+// was read from (organization, table, column, row): the value is opened
+// once, on a miss, and a ciphertext copied to another row misses and fails
+// to open there, as it would without the cache.
 type textCache[T any] struct {
 	seed  maphash.Seed
 	clone func(T) T
@@ -29,8 +34,8 @@ type textCache[T any] struct {
 }
 
 type cachedText[T any] struct {
-	raw string
-	v   T
+	place, raw string
+	v          T
 }
 
 func newTextCache[T any](clone func(T) T) *textCache[T] {
@@ -41,16 +46,34 @@ func newTextCache[T any](clone func(T) T) *textCache[T] {
 // because drivers hand text columns over as strings: keeping them as such
 // spares a copy of every document's content on every read.
 func (tc *textCache[T]) decode(raw string, dst *T) error {
-	h := maphash.String(tc.seed, raw)
+	return tc.decodeAt("", raw, nil, dst)
+}
+
+// decodeAt is decode for a column that may be sealed: place names where
+// raw was read, and open, called on a miss, returns the JSON raw holds.
+func (tc *textCache[T]) decodeAt(place, raw string, open func(string) (string, error), dst *T) error {
+	var hh maphash.Hash
+	hh.SetSeed(tc.seed)
+	hh.WriteString(place)
+	hh.WriteByte(0)
+	hh.WriteString(raw)
+	h := hh.Sum64()
 	tc.mu.Lock()
 	e, ok := tc.m[h]
 	tc.mu.Unlock()
-	if ok && e.raw == raw {
+	if ok && e.raw == raw && e.place == place {
 		*dst = tc.clone(e.v)
 		return nil
 	}
+	text := raw
+	if open != nil {
+		var err error
+		if text, err = open(raw); err != nil {
+			return err
+		}
+	}
 	var v T
-	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+	if err := json.Unmarshal([]byte(text), &v); err != nil {
 		return err
 	}
 	*dst = tc.clone(v)
@@ -61,7 +84,7 @@ func (tc *textCache[T]) decode(raw string, dst *T) error {
 			break
 		}
 	}
-	tc.m[h] = cachedText[T]{raw: raw, v: v}
+	tc.m[h] = cachedText[T]{place: place, raw: raw, v: v}
 	tc.mu.Unlock()
 	return nil
 }
@@ -84,6 +107,23 @@ func (d cachedDest[T]) Scan(src any) error {
 	default:
 		return fmt.Errorf("cannot scan %T as JSON", src)
 	}
+}
+
+// openCached decodes a possibly sealed JSON column of a document through
+// tc. Unsealed text (stored before sealing) is decoded as it is.
+func openCached[T any](x *opener, tc *textCache[T], column, raw string, dst *T) {
+	if x.err != nil {
+		return
+	}
+	if !isSealedJSON(raw) {
+		x.err = tc.decode(raw, dst)
+		return
+	}
+	place := x.org + "\x00" + x.table + "\x00" + column + "\x00" + x.row
+	x.err = tc.decodeAt(place, raw, func(raw string) (string, error) {
+		text := x.openJSONText(column, raw)
+		return text, x.err
+	}, dst)
 }
 
 // documentCaches are the decoded-column caches of a store.

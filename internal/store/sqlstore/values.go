@@ -118,13 +118,9 @@ func (m *minorUnits) of(field string, d money.Decimal) int64 {
 	return n
 }
 
-// addressArgs and addressDests store a postal address in six columns,
+// sealer.address and addressDests store a postal address in six columns,
 // addressCols names them.
 const addressCols = "address_line1, address_line2, address_city, address_postal_code, address_region, address_country"
-
-func addressArgs(a party.Address) []any {
-	return []any{a.Line1, a.Line2, a.City, a.PostalCode, a.Region, a.Country}
-}
 
 func addressDests(a *party.Address) []any {
 	return []any{&a.Line1, &a.Line2, &a.City, &a.PostalCode, &a.Region, &a.Country}
