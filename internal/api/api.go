@@ -22,6 +22,7 @@ import (
 	"bursar/internal/guard"
 	"bursar/internal/invoice"
 	"bursar/internal/org"
+	"bursar/internal/privacy"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Deps sets none.
@@ -53,11 +54,19 @@ type Deps struct {
 	// IPRules manages the server's address rules, served at /v1/ip-rules;
 	// nil leaves those routes answering 404.
 	IPRules *guard.IPRules
+	// Privacy serves customers' exports and erasures and the retention
+	// periods; nil leaves those routes answering 404.
+	Privacy *privacy.Service
 	// ServerAdmin, if set, tells whether an organization's keys may manage
 	// the settings of the whole server (address rules); nil lets every
 	// organization's key with the scope do it, as on a server that one
 	// business runs for itself.
 	ServerAdmin func(orgID string) bool
+
+	// Identity, if set, serves users, sign-in and sessions (/v1/auth,
+	// /v1/users) and lets a session cookie stand for an API key; nil
+	// leaves those routes answering 404 and the API to keys alone.
+	Identity *auth.Identity
 
 	// Audit records every change, in the change's transaction, and every
 	// refused request; required.
@@ -91,7 +100,7 @@ func New(d Deps) http.Handler {
 		panic("api: Deps.Audit is required: every change must be audited") // a wiring error
 	}
 	a := &api{Deps: d, mux: http.NewServeMux()}
-	a.routes = a.routeTable()
+	a.routes = append(a.routeTable(), a.identityRoutes()...)
 	for _, rt := range a.routes {
 		if err := rt.check(); err != nil {
 			panic(err) // a programming error, caught by every test

@@ -169,6 +169,14 @@ func TestOpenAPIConformanceScenario(t *testing.T) {
 	pay := pays["data"].([]any)[0].(map[string]any)["id"].(string)
 	a.must(200, "GET", "/v1/payments/"+pay, nil)
 
+	// Data protection: a customer's export and erasure, the retention
+	// periods.
+	a.must(200, "GET", "/v1/customers/"+cus+"/export", nil)
+	gone := a.must(201, "POST", "/v1/customers", map[string]any{"name": "Hooli", "email": "ap@hooli.example"})["id"].(string)
+	a.must(200, "POST", "/v1/customers/"+gone+"/erase", nil, header("Idempotency-Key", "erase-1"))
+	a.must(200, "GET", "/v1/organization/retention", nil)
+	a.must(200, "PATCH", "/v1/organization/retention", map[string]any{"invoices": 11, "payments": 8})
+
 	// API keys.
 	created := a.must(201, "POST", "/v1/api-keys", map[string]any{"name": "ci", "scopes": []string{"invoices:read", "customers:write"},
 		"expires_at": "2099-01-01T00:00:00Z"}, header("Idempotency-Key", "key-1"))
@@ -214,6 +222,8 @@ func TestOpenAPIConformanceScenario(t *testing.T) {
 		{"PUT", "/v1/organization/rate-limits", map[string]any{"limits": []any{map[string]any{"class": "signin", "scope": "key", "requests": 0, "period_seconds": 1, "burst": 1}}}, 422, []opt{invalid}},
 		{"POST", "/v1/ip-rules", map[string]any{"action": "deny", "cidr": "203.0.113.0/33"}, 422, nil},
 		{"DELETE", "/v1/ip-rules/" + rule, nil, 404, nil},
+		{"PATCH", "/v1/organization/retention", map[string]any{"audit": 5}, 422, []opt{invalid}},
+		{"PATCH", "/v1/customers/" + gone, map[string]any{"notes": "back again"}, 409, nil},
 	} {
 		if r := a.do(c.method, c.path, c.body, c.opts...); r.status != c.status {
 			t.Errorf("%v, want %d", r, c.status)

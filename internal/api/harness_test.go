@@ -29,6 +29,7 @@ import (
 	"bursar/internal/invoice"
 	"bursar/internal/org"
 	"bursar/internal/party"
+	"bursar/internal/privacy"
 	"bursar/internal/store/sqlite"
 	"bursar/internal/store/sqlstore"
 )
@@ -100,6 +101,7 @@ func newEnv(t *testing.T, opts ...func(*api.Deps)) *env {
 		Now:           now,
 		MaxBodyBytes:  256 << 10,
 		Audit:         auditLog,
+		Privacy:       &privacy.Service{Store: st, Now: now},
 	}
 	for _, o := range opts {
 		o(&d)

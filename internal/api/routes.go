@@ -31,12 +31,26 @@ const (
 // public reports whether the route is served without authentication.
 func (rt route) public() bool { return rt.resource == anyone }
 
+// permissioned reports whether the route's permission is one of the role
+// matrix's and the API key scopes' resources (not public, sign-in or the
+// caller's own sessions).
+func (rt route) permissioned() bool {
+	return rt.resource != anyone && rt.resource != signin && rt.resource != self
+}
+
 // check refuses a route whose permission is missing or does not fit its
 // method: a route is read-only exactly when it is a GET.
 func (rt route) check() error {
 	switch {
 	case rt.public() && (rt.method != http.MethodGet || rt.write):
 		return fmt.Errorf("api: public route %s %s must be a read-only GET", rt.method, rt.pattern)
+	case rt.resource == signin && rt.method != http.MethodPost:
+		return fmt.Errorf("api: sign-in route %s %s must be a POST", rt.method, rt.pattern)
+	case rt.resource == signin || rt.resource == self:
+		if rt.h == nil {
+			return fmt.Errorf("api: route %s %s has no handler", rt.method, rt.pattern)
+		}
+		return nil
 	case !rt.public() && !slices.Contains(auth.Resources, rt.resource):
 		return fmt.Errorf("api: route %s %s declares no permission (resource %q)", rt.method, rt.pattern, rt.resource)
 	case rt.write != (rt.method != http.MethodGet):
@@ -60,12 +74,16 @@ func (a *api) routeTable() []route {
 		{PATCH, "/v1/organization", "organization", write, a.updateOrganization},
 		{GET, "/v1/organization/rate-limits", "organization", read, a.getRateLimits},
 		{PUT, "/v1/organization/rate-limits", "organization", write, a.setRateLimits},
+		{GET, "/v1/organization/retention", "organization", read, a.getRetention},
+		{PATCH, "/v1/organization/retention", "organization", write, a.setRetention},
 
 		{POST, "/v1/customers", "customers", write, a.createCustomer},
 		{GET, "/v1/customers", "customers", read, a.listCustomers},
 		{GET, "/v1/customers/{id}", "customers", read, a.getCustomer},
 		{PATCH, "/v1/customers/{id}", "customers", write, a.updateCustomer},
 		{DELETE, "/v1/customers/{id}", "customers", write, a.deleteCustomer},
+		{GET, "/v1/customers/{id}/export", "customers", read, a.exportCustomer},
+		{POST, "/v1/customers/{id}/erase", "customers", write, a.eraseCustomer},
 
 		{POST, "/v1/products", "products", write, a.createProduct},
 		{GET, "/v1/products", "products", read, a.listProducts},

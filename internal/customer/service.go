@@ -30,6 +30,10 @@ type Store interface {
 	// customer that has invoices.
 	DeleteCustomer(ctx context.Context, orgID, id string) error
 	ListCustomers(ctx context.Context, orgID string, f Filter) ([]*Customer, error)
+	// CustomerErasedAt returns when the customer's personal data was
+	// erased (internal/privacy), nil if it was not; with lock, it also
+	// locks the customer's row until the transaction ends.
+	CustomerErasedAt(ctx context.Context, orgID, id string, lock bool) (*time.Time, error)
 }
 
 // Input is the writable part of a customer, as the API receives it.
@@ -141,6 +145,14 @@ func (s *Service) Update(ctx context.Context, orgID, id string, in Input) (*Cust
 	c, err := s.Store.GetCustomer(ctx, orgID, id)
 	if err != nil {
 		return nil, err
+	}
+	// An update would bring back what the erasure removed.
+	erased, err := s.Store.CustomerErasedAt(ctx, orgID, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if erased != nil {
+		return nil, errs.E(errs.Conflict, "customer_erased", "customer %s was erased and can no longer be changed", id)
 	}
 	if err := in.apply(c, c.Currency); err != nil {
 		return nil, err

@@ -265,6 +265,15 @@ func (s *Service) resolve(ctx context.Context, inv *Invoice, in Input) error {
 		} else if err != nil {
 			return err
 		}
+		if c != nil {
+			erased, err := s.Store.CustomerErasedAt(ctx, inv.OrgID, c.ID, true)
+			if err != nil {
+				return err
+			}
+			if erased != nil {
+				return errs.E(errs.Conflict, "customer_erased", "customer %s was erased and can no longer be invoiced", c.ID)
+			}
+		}
 		cus = c
 	}
 	cur := money.Currency(in.Currency)

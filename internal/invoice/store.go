@@ -34,6 +34,11 @@ type Store interface {
 
 	GetOrganization(ctx context.Context, orgID string) (*org.Organization, error)
 	GetCustomer(ctx context.Context, orgID, id string) (*customer.Customer, error)
+	// CustomerErasedAt returns when the customer's personal data was
+	// erased, nil if it was not; with lock, it also locks the customer's
+	// row until the transaction ends, so that an erasure and a new invoice
+	// take turns.
+	CustomerErasedAt(ctx context.Context, orgID, id string, lock bool) (*time.Time, error)
 	// AddCustomerCredit changes a customer's credit balance by delta minor
 	// units; the balance never goes below zero (errs.Conflict).
 	AddCustomerCredit(ctx context.Context, orgID, customerID string, delta int64) error

@@ -21,6 +21,7 @@ import (
 	"bursar/internal/guard"
 	"bursar/internal/invoice"
 	"bursar/internal/org"
+	"bursar/internal/privacy"
 )
 
 // Store is everything the server needs from storage; both the SQLite and
@@ -32,6 +33,7 @@ type Store interface {
 	invoice.Store
 	auth.Store
 	api.IdempotencyStore
+	privacy.Store
 	guard.RuleStore
 	guard.LimitStore
 	audit.Store
@@ -125,6 +127,7 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 		RateLimitStore: store,
 		IPRules:        parts.rules,
 		ServerAdmin:    parts.admin,
+		Privacy:        &privacy.Service{Store: store, Now: now},
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", apiHandler)
