@@ -20,7 +20,7 @@ func TestEraseCustomer(t *testing.T) {
 	personal := []string{"Erika Mustermann", "erika@example.com", "cc-erika@example.com", "Heidestr. 17", "51147", "DE999999999", "likes invoices on paper"}
 	cus := a.must(201, "POST", "/v1/customers", map[string]any{"name": personal[0], "email": personal[1], "cc_emails": []string{personal[2]},
 		"address": map[string]any{"line1": personal[3], "city": "Köln", "postal_code": personal[4], "country": "DE"},
-		"tax_id": personal[5], "notes": personal[6]})["id"].(string)
+		"tax_id":  personal[5], "notes": personal[6]})["id"].(string)
 	line := []any{map[string]any{"description": "Consulting", "quantity": "1", "unit_price": "100.00"}}
 	issued := a.must(201, "POST", "/v1/invoices", map[string]any{"customer_id": cus, "lines": line})["id"].(string)
 	a.must(200, "POST", "/v1/invoices/"+issued+"/finalize", nil)
