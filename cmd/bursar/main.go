@@ -7,6 +7,10 @@
 //	bursar apikey create|list|revoke
 //	bursar audit verify|checkpoint|export|key|verify-export
 //	bursar ip deny|allow|list|remove   manage the server's address rules
+//	bursar keys rotate [--kek]   rotate the keys of the data sealed at rest
+//	bursar backup --out FILE     write an encrypted, consistent backup while the server runs
+//	bursar restore FILE --data-dir DIR --backup-key FILE
+//	bursar purge [--dry-run]     remove documents past their retention period
 //	bursar bench                measure throughput against baselines (make bench)
 //	bursar healthcheck           exit 0 if a running server's /healthz answers (for containers)
 //	bursar version
@@ -39,6 +43,10 @@ func commands() []command {
 		{"audit", auditSynopsis, runAudit},
 		{"apikey", "apikey create|list|revoke --org ID [flags]", runAPIKey},
 		{"ip", ipSynopsis, runIP},
+		{"keys", keysSynopsis, runKeys},
+		{"backup", backupSynopsis, runBackup},
+		{"restore", restoreSynopsis, runRestore},
+		{"purge", purgeSynopsis, runPurge},
 		{"bench", "bench [--out FILE] [--duration 10s] [--clients 8] [--smoke]", runBench},
 		{"healthcheck", "healthcheck [--url http://127.0.0.1:8080/healthz] [--timeout 3s]", runHealthcheck},
 		{"version", "version", func(_ context.Context, io stdio, _ []string) error {
