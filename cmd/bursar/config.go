@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"bursar/internal/vault"
 )
 
 // usageError is bad configuration: main prints it as one line and exits 2.
@@ -76,11 +79,21 @@ func printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 type storeFlags struct {
 	dataDir     string
 	databaseURL string
+	kekFile     string
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.dataDir, "data-dir", "./bursar-data", "directory for the embedded SQLite database (used when no --database-url is given)")
 	fs.StringVar(&s.databaseURL, "database-url", "", "PostgreSQL URL (postgres://user:pass@host:5432/db); empty means embedded SQLite")
+	fs.StringVar(&s.kekFile, "kek-file", "", "key-encryption key of the data sealed at rest (tink keyset, mode 0600), created if missing; the same file on every replica, kept out of database backups (default: vault-kek.json in the data directory)")
+}
+
+// kekPath is the key-encryption key file the flags name.
+func (s *storeFlags) kekPath() string {
+	if s.kekFile != "" {
+		return s.kekFile
+	}
+	return filepath.Join(s.dataDir, vault.KEKFile)
 }
 
 func (s *storeFlags) validate() error {

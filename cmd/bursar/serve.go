@@ -80,6 +80,13 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Seal what is still in clear (rows written before sealing existed)
+	// and what a replica sealed with an older key, beside the requests.
+	go func() {
+		if err := reencrypt(ctx, st, 200, log); err != nil && ctx.Err() == nil {
+			log.Error("re-encryption of sealed values stopped", "err", err)
+		}
+	}()
 	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, AuditKeys: keys, TLS: tlsCfg,
 		WAF: mode, WAFParanoia: *wafParanoia, WAFVerdictCache: *wafCache, Guard: guardCfg}, st, log, time.Now)
 	return srv.Run(ctx, nil)

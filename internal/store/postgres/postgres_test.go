@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -60,3 +61,47 @@ func TestConcurrentMigrations(t *testing.T) {
 
 // TestNoFloatingPoint keeps floating point types out of the schema.
 func TestNoFloatingPoint(t *testing.T) { storetest.NoFloatingPoint(t, os.DirFS("migrations")) }
+
+func TestVaultRotation(t *testing.T) { storetest.Rotation(t, open(t)) }
+
+// TestSealedAtRest dumps every table of the database as text: no personal
+// value of the test may be found in it.
+func TestSealedAtRest(t *testing.T) {
+	st := open(t)
+	storetest.SealedAtRest(t, st, func(t *testing.T) []byte {
+		ctx := context.Background()
+		rows, err := st.DB().QueryContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tables []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			tables = append(tables, n)
+		}
+		rows.Close()
+		var all []byte
+		for _, tb := range tables {
+			rs, err := st.DB().QueryContext(ctx, "SELECT t::text FROM "+pq(tb)+" AS t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rs.Next() {
+				var s string
+				if err := rs.Scan(&s); err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, s...)
+				all = append(all, '\n')
+			}
+			rs.Close()
+		}
+		return all
+	})
+}
+
+// pq quotes an identifier.
+func pq(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -99,3 +99,32 @@ func TestOpenCreatesDirectory(t *testing.T) {
 
 // TestNoFloatingPoint keeps floating point types out of the schema.
 func TestNoFloatingPoint(t *testing.T) { storetest.NoFloatingPoint(t, os.DirFS("migrations")) }
+
+func TestVaultRotation(t *testing.T) { storetest.Rotation(t, open(t)) }
+
+// TestSealedAtRest reads the database file and its write-ahead log as
+// bytes: no personal value of the test may be found in them.
+func TestSealedAtRest(t *testing.T) {
+	dir := t.TempDir()
+	kek, err := vault.EphemeralKEK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "bursar.db")
+	st, err := sqlite.Open(context.Background(), path, sqlstore.WithKEK(kek))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	storetest.SealedAtRest(t, st, func(t *testing.T) []byte {
+		var all []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	})
+}

@@ -54,9 +54,10 @@ func (tc *textCache[T]) decode(raw string, dst *T) error {
 func (tc *textCache[T]) decodeAt(place, raw string, open func(string) (string, error), dst *T) error {
 	var hh maphash.Hash
 	hh.SetSeed(tc.seed)
-	hh.WriteString(place)
-	hh.WriteByte(0)
-	hh.WriteString(raw)
+	// maphash.Hash writes never fail.
+	_, _ = hh.WriteString(place)
+	_ = hh.WriteByte(0)
+	_, _ = hh.WriteString(raw)
 	h := hh.Sum64()
 	tc.mu.Lock()
 	e, ok := tc.m[h]
