@@ -40,7 +40,7 @@ func BenchmarkGetInvoice(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := server.New(server.Config{}, st, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now).Handler()
+	h := server.New(server.Config{Guard: server.GuardConfig{DisableRateLimits: true}}, st, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now).Handler()
 	call := func(method, path, body string) map[string]any {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
