@@ -66,7 +66,8 @@ type Config struct {
 	// means the default, a negative number turns the cache off.
 	WAFVerdictCache int
 	// SecurityEvents receives what the guard refuses; nil logs it at
-	// warning level.
+	// warning level and appends it to the audit log's system tree, within
+	// a budget per client address (security_events.go).
 	SecurityEvents guard.Events
 	// TLS, if enabled, makes the server speak HTTPS only (and send HSTS).
 	TLS TLSConfig
@@ -149,7 +150,7 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 	})
 	events := cfg.SecurityEvents
 	if events == nil {
-		events = logEvents{log}
+		events = &auditEvents{logEvents: logEvents{log}, audit: auditLog, now: now}
 	}
 	// The WAF stands in front of every route and of authentication, so an
 	// attack costs no database work; the request id comes first, so that
