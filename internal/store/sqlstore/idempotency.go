@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"bursar/internal/api"
+	"bursar/internal/vault"
 )
 
 const idempotencyCols = "org_id, idem_key, method, path, request_hash, status, content_type, body, created_at"
@@ -19,8 +20,12 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, rec *api.IdempotencyR
 	// A reservation released between the insert and the read leaves
 	// nothing to return; trying again then inserts.
 	for range 3 {
+		body, err := s.sealBody(ctx, rec)
+		if err != nil {
+			return nil, s.fail(err, "reserve", "idempotency key", rec.Key)
+		}
 		n, err := s.exec(ctx, insertIdempotencySQL, rec.OrgID, rec.Key, rec.Method, rec.Path, rec.RequestHash,
-			rec.Status, rec.ContentType, rec.Body, stamp(&rec.CreatedAt))
+			rec.Status, rec.ContentType, body, stamp(&rec.CreatedAt))
 		if err != nil {
 			return nil, s.fail(err, "reserve", "idempotency key", rec.Key)
 		}
@@ -34,6 +39,9 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, rec *api.IdempotencyR
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
+		if err == nil {
+			err = s.openBody(ctx, &e)
+		}
 		if err != nil {
 			return nil, s.fail(err, "read", "idempotency key", rec.Key)
 		}
@@ -44,8 +52,12 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, rec *api.IdempotencyR
 
 // CompleteIdempotencyKey stores the response of a reserved key.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, rec *api.IdempotencyRecord) error {
+	body, err := s.sealBody(ctx, rec)
+	if err != nil {
+		return s.fail(err, "complete", "idempotency key", rec.Key)
+	}
 	n, err := s.exec(ctx, "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE org_id = ? AND idem_key = ?",
-		rec.Status, rec.ContentType, rec.Body, rec.OrgID, rec.Key)
+		rec.Status, rec.ContentType, body, rec.OrgID, rec.Key)
 	if err != nil {
 		return s.fail(err, "complete", "idempotency key", rec.Key)
 	}
@@ -60,4 +72,28 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, orgID, key string) er
 		return s.fail(err, "release", "idempotency key", key)
 	}
 	return nil
+}
+
+// sealBody seals a stored response: it holds whatever the request
+// returned, customers' personal data included. A record's body is bound
+// to its organization and key.
+func (s *Store) sealBody(ctx context.Context, rec *api.IdempotencyRecord) ([]byte, error) {
+	if s.vault == nil || len(rec.Body) == 0 {
+		return rec.Body, nil
+	}
+	return s.vault.Seal(ctx, rec.OrgID, "idempotency_keys", "body", rec.Key, rec.Body)
+}
+
+// openBody opens what sealBody sealed. A body in clear (stored before
+// sealing existed) is JSON, which never starts with tink's prefix byte.
+func (s *Store) openBody(ctx context.Context, rec *api.IdempotencyRecord) error {
+	if _, sealed := vault.KeyID(rec.Body); !sealed {
+		return nil
+	}
+	if s.vault == nil {
+		return fmt.Errorf("idempotency_keys.body of %s: %w", rec.Key, errNoVault)
+	}
+	b, err := s.vault.Open(ctx, rec.OrgID, "idempotency_keys", "body", rec.Key, rec.Body)
+	rec.Body = b
+	return err
 }

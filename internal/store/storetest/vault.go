@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"bursar/internal/api"
 	"bursar/internal/customer"
 	"bursar/internal/org"
 	"bursar/internal/party"
@@ -71,6 +72,19 @@ func SealedAtRest(t *testing.T, st *sqlstore.Store, dump func(t *testing.T) []by
 	must(t, err)
 	if len(cs) != 1 || cs[0].ID != c.ID {
 		t.Fatalf("list by email found %d customers, want the one", len(cs))
+	}
+
+	// A stored response (idempotency) repeats the customer as returned.
+	rec := &api.IdempotencyRecord{OrgID: o.ID, Key: "zq-key", Method: "POST", Path: "/v1/customers",
+		RequestHash: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", CreatedAt: at}
+	_, err = st.ReserveIdempotencyKey(ctx, rec)
+	must(t, err)
+	rec.Status, rec.ContentType, rec.Body = 201, "application/json", []byte(`{"email":"`+secrets[0]+`"}`)
+	must(t, st.CompleteIdempotencyKey(ctx, rec))
+	replay, err := st.ReserveIdempotencyKey(ctx, rec)
+	must(t, err)
+	if replay == nil || string(replay.Body) != string(rec.Body) {
+		t.Fatalf("idempotent replay = %+v, want the stored body", replay)
 	}
 
 	raw := dump(t)
