@@ -248,10 +248,9 @@ func (s *Service) FinishDiscoverableLogin(ctx context.Context, ceremonyID string
 		}
 		return &webauthnUser{a: Account{UserID: userID}, creds: credentialsOf(ps)}, nil
 	}
+	// go-webauthn wraps the handler's errors in its own: an unknown
+	// credential and a store that failed both end here, refused.
 	if _, _, err := s.WebAuthn.ValidatePasskeyLogin(handler, c.Session, parsed); err != nil {
-		if errs.KindOf(err) == errs.Internal && ps == nil && userID == "" && !isProtocolError(err) {
-			return "", nil, err
-		}
 		return "", nil, s.failed(ctx, userID, FactorPasskey, ReasonInvalid)
 	}
 	p, err = s.usePasskey(ctx, userID, ps, parsed)
@@ -259,13 +258,6 @@ func (s *Service) FinishDiscoverableLogin(ctx context.Context, ceremonyID string
 		return "", nil, err
 	}
 	return userID, p, nil
-}
-
-// isProtocolError tells go-webauthn's verdicts from faults of ours.
-func isProtocolError(err error) bool {
-	var pe *protocol.Error
-	var ue *protocol.ErrorUnknownCredential
-	return errors.As(err, &pe) || errors.As(err, &ue)
 }
 
 // usePasskey records a verified use of one of the user's passkeys. The
