@@ -63,6 +63,11 @@ type Deps struct {
 	// business runs for itself.
 	ServerAdmin func(orgID string) bool
 
+	// Identity, if set, serves users, sign-in and sessions (/v1/auth,
+	// /v1/users) and lets a session cookie stand for an API key; nil
+	// leaves those routes answering 404 and the API to keys alone.
+	Identity *auth.Identity
+
 	// Audit records every change, in the change's transaction, and every
 	// refused request; required.
 	Audit *audit.Log
@@ -95,7 +100,7 @@ func New(d Deps) http.Handler {
 		panic("api: Deps.Audit is required: every change must be audited") // a wiring error
 	}
 	a := &api{Deps: d, mux: http.NewServeMux()}
-	a.routes = a.routeTable()
+	a.routes = append(a.routeTable(), a.identityRoutes()...)
 	for _, rt := range a.routes {
 		if err := rt.check(); err != nil {
 			panic(err) // a programming error, caught by every test

@@ -38,7 +38,7 @@ func (a *api) createAPIKey(w http.ResponseWriter, r *http.Request, c caller) err
 	}
 	var f errs.Fields
 	for i, s := range in.Scopes {
-		if grantsMore(s, c.key.Scopes) {
+		if grantsMore(s, c.scopes()) {
 			f.Add("scopes["+strconv.Itoa(i)+"]", "allows more than the API key making the request may do")
 		}
 	}
@@ -52,7 +52,8 @@ func (a *api) createAPIKey(w http.ResponseWriter, r *http.Request, c caller) err
 			expires = &t
 		}
 	}
-	if lim := c.key.ExpiresAt; lim != nil && (expires == nil || expires.After(*lim)) {
+	if c.key != nil && c.key.ExpiresAt != nil && (expires == nil || expires.After(*c.key.ExpiresAt)) {
+		lim := c.key.ExpiresAt
 		f.Add("expires_at", "must be no later than %s, when the API key making the request expires", lim.UTC().Format(time.RFC3339))
 	}
 	if err := f.Err(); err != nil {

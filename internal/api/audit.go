@@ -8,7 +8,6 @@ import (
 	"net/netip"
 
 	"bursar/internal/audit"
-	"bursar/internal/auth"
 	"bursar/internal/errs"
 )
 
@@ -35,6 +34,8 @@ func (a *api) stamp(r *http.Request, c caller, e *audit.Entry) {
 	}
 	if c.key != nil {
 		e.Actor = audit.Actor{Type: audit.ActorAPIKey, ID: c.key.ID}
+	} else if c.user != nil {
+		e.Actor = audit.Actor{Type: audit.ActorUser, ID: c.user.ID}
 	} else if e.Actor.Type == "" {
 		e.Actor = audit.Actor{Type: audit.ActorSystem}
 	}
@@ -67,7 +68,7 @@ func (a *api) clientAddr(r *http.Request) (netip.Addr, bool) {
 // whatever happens here; a failure to record it is logged.
 func (a *api) securityEvent(r *http.Request, c caller, e *audit.Entry) {
 	a.stamp(r, c, e)
-	if c.key == nil {
+	if c.key == nil && c.user == nil && e.Actor.Type == "" {
 		e.Actor = audit.Actor{Type: audit.ActorAPIKey} // not known
 	}
 	ctx := context.WithoutCancel(r.Context())
@@ -95,9 +96,9 @@ func (a *api) auditRejected(r *http.Request, rt route, err error) {
 	a.securityEvent(r, caller{}, &audit.Entry{Action: "api_key.rejected", ObjectType: "route", ObjectID: rt.method + " " + rt.pattern})
 }
 
-// auditDenied records a request refused for its scopes (403).
-func (a *api) auditDenied(r *http.Request, key *auth.APIKey, rt route, access string) {
-	a.securityEvent(r, caller{orgID: key.OrgID, key: key}, &audit.Entry{Action: "permission.denied", ObjectType: "route",
+// auditDenied records a request refused for its scopes or role (403).
+func (a *api) auditDenied(r *http.Request, c caller, rt route, access string) {
+	a.securityEvent(r, c, &audit.Entry{Action: "permission.denied", ObjectType: "route",
 		ObjectID: rt.method + " " + rt.pattern, Fields: []audit.Field{
 			{Name: "resource", Value: jsonString(rt.resource)}, {Name: "access", Value: jsonString(access)}}})
 }

@@ -119,7 +119,7 @@ func TestAuthentication(t *testing.T) {
 		// the route's resource for a write: both are refused, before any
 		// lookup (the ids do not exist).
 		for _, rt := range api.Routes(e.h) {
-			if rt.Public {
+			if !rt.Permissioned {
 				continue
 			}
 			var others []string

@@ -31,8 +31,18 @@ func TestRouteTableMatchesDocumentAndMux(t *testing.T) {
 			if rt.Method != http.MethodGet {
 				t.Errorf("route %s is public but not a GET", key)
 			}
+		case rt.Resource == "(sign-in)":
+			if rt.Method != http.MethodPost {
+				t.Errorf("sign-in route %s is not a POST", key)
+			}
+		case rt.Resource == "(self)":
+			if !strings.HasPrefix(rt.Pattern, "/v1/auth/") {
+				t.Errorf("route %s of one's own sessions is not under /v1/auth/", key)
+			}
 		case !slices.Contains(auth.Resources, rt.Resource):
 			t.Errorf("route %s declares no permission: resource %q", key, rt.Resource)
+		case !auth.RoleAllows(auth.RoleOwner, rt.Resource, rt.Write):
+			t.Errorf("route %s: the role matrix gives no role %s access to %q", key, map[bool]string{false: "read", true: "write"}[rt.Write], rt.Resource)
 		case rt.Write != (rt.Method != http.MethodGet):
 			t.Errorf("route %s: write = %v", key, rt.Write)
 		}
@@ -53,7 +63,7 @@ func TestRouteTableMatchesDocumentAndMux(t *testing.T) {
 				continue
 			}
 			public := op.Security != nil && len(*op.Security) == 0
-			if public != rt.Public {
+			if public != (rt.Public || rt.Resource == "(sign-in)") {
 				t.Errorf("%s: public in the document = %v, in the table = %v", key, public, rt.Public)
 			}
 			// The mux serves the operation with the table's route.
@@ -239,6 +249,8 @@ func TestOpenAPIConformanceScenario(t *testing.T) {
 	if r := a.with(e.key(a.org.ID, "write")).do("POST", "/v1/ip-rules", map[string]any{"action": "deny", "cidr": "192.0.2.1"}); r.status != 403 {
 		t.Errorf("%v, want 403", r)
 	}
+
+	identityScenario(t, e, a)
 
 	for path, item := range e.spec.doc.Paths.Map() {
 		for method := range item.Operations() {

@@ -12,13 +12,16 @@ import (
 type RouteInfo struct {
 	Method, Pattern, Resource string
 	Write, Public             bool
+	// Permissioned is true for a route whose resource is in the role
+	// matrix and the scopes: not public, sign-in, nor one's own sessions.
+	Permissioned bool
 }
 
 // Routes returns the route table of a handler made by New.
 func Routes(h http.Handler) []RouteInfo {
 	var out []RouteInfo
 	for _, rt := range h.(*api).routes {
-		out = append(out, RouteInfo{rt.method, rt.pattern, rt.resource, rt.write, rt.public()})
+		out = append(out, RouteInfo{rt.method, rt.pattern, rt.resource, rt.write, rt.public(), rt.permissioned()})
 	}
 	return out
 }

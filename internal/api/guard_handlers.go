@@ -36,7 +36,12 @@ func (a *api) serverAdmin(c caller) error {
 
 // byKey names the API key that makes a change, for the rule's created_by
 // and the change log.
-func byKey(c caller) string { return "api_key:" + c.key.ID + "@" + c.orgID }
+func byKey(c caller) string {
+	if c.key == nil {
+		return "user:" + c.actorID() + "@" + c.orgID
+	}
+	return "api_key:" + c.key.ID + "@" + c.orgID
+}
 
 func (a *api) listIPRules(w http.ResponseWriter, r *http.Request, c caller) error {
 	if a.IPRules == nil {

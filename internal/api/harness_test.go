@@ -64,7 +64,10 @@ type env struct {
 	auth *auth.Service
 	// audit is the API's audit log.
 	audit *audit.Log
-	spec  *spec
+	// identity serves users and sessions; mail holds what it sent.
+	identity *auth.Identity
+	mail     *mailbox
+	spec     *spec
 
 	mu      sync.Mutex
 	covered map[string]bool // "METHOD /path/{template}" of the document
@@ -103,10 +106,12 @@ func newEnv(t *testing.T, opts ...func(*api.Deps)) *env {
 		Audit:         auditLog,
 		Privacy:       &privacy.Service{Store: st, Now: now},
 	}
+	box := &mailbox{}
+	d.Identity = &auth.Identity{Store: st, Mail: box, Now: now, BaseURL: "https://bursar.example"}
 	for _, o := range opts {
 		o(&d)
 	}
-	return &env{t: t, st: st, h: api.New(d), auth: keys, audit: d.Audit, spec: sp, covered: map[string]bool{}}
+	return &env{t: t, st: st, h: api.New(d), auth: keys, audit: d.Audit, identity: d.Identity, mail: box, spec: sp, covered: map[string]bool{}}
 }
 
 // tenant is an organization with an owner and a full-access key, made
@@ -283,6 +288,12 @@ func (c client) must(status int, method, path string, body any, opts ...opt) map
 // checks it: the header is there; whether the key is good is the API's
 // business.
 func bearer(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	if in.SecuritySchemeName == "session" {
+		if _, err := in.RequestValidationInput.Request.Cookie(api.SessionCookie); err != nil {
+			return errors.New("no session cookie")
+		}
+		return nil
+	}
 	scheme, token, ok := strings.Cut(in.RequestValidationInput.Request.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return errors.New("no bearer token")

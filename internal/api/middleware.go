@@ -51,10 +51,17 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
-// caller is who makes a request: an API key and so its organization.
+// caller is who makes a request: an API key and so its organization, or a
+// user's session and the organization and role it acts with (none on the
+// routes of the caller's own sessions).
 type caller struct {
 	orgID string
 	key   *auth.APIKey
+
+	user    *auth.User
+	session *auth.Session
+	secret  string // the session's cookie value
+	role    auth.Role
 }
 
 // handlerFunc serves one route for a caller. It writes the success
@@ -70,7 +77,27 @@ const codeInsufficientScope = "insufficient_scope"
 func (a *api) handle(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var c caller
-		if !rt.public() {
+		switch {
+		case rt.public():
+		case rt.resource == signin:
+			if a.Identity == nil {
+				a.fail(w, r, errNoRoute(r.URL.Path))
+				return
+			}
+			if err := checkOrigin(r); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		case len(r.Header.Values("Authorization")) == 0 && a.Identity != nil && sessionOf(r) != "":
+			var err error
+			if c, err = a.sessionCaller(w, r, rt, sessionOf(r)); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		case rt.resource == self:
+			a.fail(w, r, errs.E(errs.Unauthorized, "unauthenticated", "sign in: this route serves a session only"))
+			return
+		default:
 			key, err := a.authenticate(r)
 			if err != nil {
 				a.auditRejected(r, rt, err)
@@ -89,14 +116,14 @@ func (a *api) handle(rt route) http.Handler {
 				if rt.write {
 					access = "write"
 				}
-				a.auditDenied(r, key, rt, access)
+				a.auditDenied(r, caller{orgID: key.OrgID, key: key}, rt, access)
 				a.fail(w, r, errs.E(errs.Forbidden, codeInsufficientScope, "the API key's scopes do not allow %s access to %s", access, rt.resource))
 				return
 			}
 			c = caller{orgID: key.OrgID, key: key}
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, a.MaxBodyBytes)
-		if r.Method == http.MethodPost && len(r.Header.Values(idempotencyHeader)) > 0 {
+		if r.Method == http.MethodPost && len(r.Header.Values(idempotencyHeader)) > 0 && rt.permissioned() {
 			a.idempotent(w, r, c, rt)
 			return
 		}

@@ -31,12 +31,26 @@ const (
 // public reports whether the route is served without authentication.
 func (rt route) public() bool { return rt.resource == anyone }
 
+// permissioned reports whether the route's permission is one of the role
+// matrix's and the API key scopes' resources (not public, sign-in or the
+// caller's own sessions).
+func (rt route) permissioned() bool {
+	return rt.resource != anyone && rt.resource != signin && rt.resource != self
+}
+
 // check refuses a route whose permission is missing or does not fit its
 // method: a route is read-only exactly when it is a GET.
 func (rt route) check() error {
 	switch {
 	case rt.public() && (rt.method != http.MethodGet || rt.write):
 		return fmt.Errorf("api: public route %s %s must be a read-only GET", rt.method, rt.pattern)
+	case rt.resource == signin && rt.method != http.MethodPost:
+		return fmt.Errorf("api: sign-in route %s %s must be a POST", rt.method, rt.pattern)
+	case rt.resource == signin || rt.resource == self:
+		if rt.h == nil {
+			return fmt.Errorf("api: route %s %s has no handler", rt.method, rt.pattern)
+		}
+		return nil
 	case !rt.public() && !slices.Contains(auth.Resources, rt.resource):
 		return fmt.Errorf("api: route %s %s declares no permission (resource %q)", rt.method, rt.pattern, rt.resource)
 	case rt.write != (rt.method != http.MethodGet):

@@ -23,6 +23,10 @@ var Policy = map[string][]string{
 		"currency", "totals", "taxes"},
 	"payment": {"invoice_id", "customer_id", "amount", "currency", "date", "method", "applied_to_invoice", "credited_to_customer"},
 	"api_key": {"name", "prefix", "scopes", "expires_at", "revoked_at"},
+	// People: the email of an invitation is hashed; a member's role and
+	// the session's public id are logged.
+	"invitation": {"role", "invited_by", "expires_at", "accepted_at"},
+	"member":     {"role"},
 }
 
 // unlogged are fields that every entry carries elsewhere or that change

@@ -13,8 +13,8 @@ import (
 	"bursar/internal/page"
 )
 
-// errBadToken answers a token that is unknown, used or expired alike.
-var errBadToken = errs.E(errs.Invalid, "invalid_token", "the link is invalid, used or expired; ask for a new one")
+// errBadLinkToken answers a token that is unknown, used or expired alike.
+var errBadLinkToken = errs.E(errs.Invalid, "invalid_token", "the link is invalid, used or expired; ask for a new one")
 
 // Members lists the organization's members, newest first.
 func (s *Identity) Members(ctx context.Context, orgID string, p page.Params) ([]*Member, error) {
@@ -88,14 +88,14 @@ func oneLine(s string) string {
 func (s *Identity) AcceptInvitation(ctx context.Context, token, name, pw string) (*User, *Membership, error) {
 	inv, err := s.Store.GetInvitationByHash(ctx, HashSecret(token))
 	if errs.KindOf(err) == errs.NotFound {
-		return nil, nil, errBadToken
+		return nil, nil, errBadLinkToken
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	now := s.Now().UTC()
 	if inv.AcceptedAt != nil || !now.Before(inv.ExpiresAt) {
-		return nil, nil, errBadToken
+		return nil, nil, errBadLinkToken
 	}
 	u, err := s.Store.GetUserByEmail(ctx, inv.Email)
 	if err != nil && errs.KindOf(err) != errs.NotFound {
@@ -126,7 +126,7 @@ func (s *Identity) AcceptInvitation(ctx context.Context, token, name, pw string)
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.MarkInvitationAccepted(ctx, inv.ID, now); err != nil {
 			if errs.KindOf(err) == errs.NotFound {
-				return errBadToken
+				return errBadLinkToken
 			}
 			return err
 		}

@@ -45,14 +45,14 @@ func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, newPassword,
 	hash := HashSecret(token)
 	r, err := s.Store.GetPasswordReset(ctx, hash)
 	if errs.KindOf(err) == errs.NotFound {
-		return "", errBadToken
+		return "", errBadLinkToken
 	}
 	if err != nil {
 		return "", err
 	}
 	now := s.Now().UTC()
 	if r.UsedAt != nil || !now.Before(r.ExpiresAt) {
-		return "", errBadToken
+		return "", errBadLinkToken
 	}
 	if err := password.Check(newPassword); err != nil {
 		return "", err
@@ -85,7 +85,7 @@ func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, newPassword,
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.UsePasswordReset(ctx, hash, now); err != nil {
 			if errs.KindOf(err) == errs.NotFound {
-				return errBadToken
+				return errBadLinkToken
 			}
 			return err
 		}
