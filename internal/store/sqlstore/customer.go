@@ -10,8 +10,8 @@ import (
 
 // customerSet are the columns of a customer that an update replaces. The
 // credit balance is not among them: only AddCustomerCredit changes it, so
-// that an update from a stale copy never undoes a credit. Emails, address
-// lines, tax id and notes are sealed (see sealer); email and tax id have
+// that an update from a stale copy never undoes a credit. Name, emails,
+// address lines, tax id and notes are sealed (see sealer); email and tax id have
 // blind indexes for exact-match lookups.
 const customerSet = "name, email, cc_emails, " + addressCols + ", tax_id, currency, payment_terms_days, locale, notes, updated_at, " +
 	"email_bidx, tax_id_bidx"
@@ -25,7 +25,7 @@ var (
 
 func (s *Store) customerSetArgs(ctx context.Context, c *customer.Customer) ([]any, error) {
 	x := s.sealer(ctx, c.OrgID, "customers", c.ID)
-	args := []any{c.Name, x.text("email", c.Email), x.json("cc_emails", c.CCEmails)}
+	args := []any{x.text("name", c.Name), x.text("email", c.Email), x.json("cc_emails", c.CCEmails)}
 	args = append(args, x.address(c.Address)...)
 	args = append(args, x.text("tax_id", c.TaxID), c.Currency, c.PaymentTermsDays, c.Locale, x.text("notes", c.Notes),
 		stamp(&c.UpdatedAt), x.index("email", vault.NormalizeEmail(c.Email)), x.index("tax_id", vault.NormalizeTaxID(c.TaxID)))
@@ -46,6 +46,7 @@ func (s *Store) scanCustomer(ctx context.Context) func(sc scanner) (*customer.Cu
 			return nil, err
 		}
 		x := s.opener(ctx, c.OrgID, "customers", c.ID)
+		x.open("name", &c.Name)
 		x.open("email", &c.Email)
 		x.openJSON("cc_emails", cc, &c.CCEmails)
 		x.openAddress(&c.Address)

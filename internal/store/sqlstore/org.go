@@ -17,11 +17,12 @@ var (
 	updateOrgSQL = "UPDATE organizations SET " + assignSQL(orgSet) + " WHERE id = ?"
 )
 
-// orgSetArgs seals the address lines and tax ids of the organization,
+// orgSetArgs seals the email, address lines and tax ids of the organization
+// (a sole trader's are personal data),
 // with its own keys: its row id is its organization.
 func (s *Store) orgSetArgs(ctx context.Context, o *org.Organization) ([]any, error) {
 	x := s.sealer(ctx, o.ID, "organizations", o.ID)
-	args := []any{o.Name, o.Email}
+	args := []any{o.Name, x.text("email", o.Email)}
 	args = append(args, x.address(o.Address)...)
 	args = append(args, x.text("vat_id", o.VATID), x.text("tax_id", o.TaxID), o.DefaultCurrency, o.TimeZone, o.Locale,
 		o.InvoiceSeries, o.CreditNoteSeries, stamp(&o.UpdatedAt))
@@ -38,6 +39,7 @@ func (s *Store) scanOrg(ctx context.Context, sc scanner) (*org.Organization, err
 		return nil, err
 	}
 	x := s.opener(ctx, o.ID, "organizations", o.ID)
+	x.open("email", &o.Email)
 	x.openAddress(&o.Address)
 	x.open("vat_id", &o.VATID)
 	x.open("tax_id", &o.TaxID)

@@ -28,7 +28,7 @@ type blindIndex struct {
 
 var sealedTables = []sealedTable{
 	{table: "organizations", orgCol: "id",
-		text: []string{"address_line1", "address_line2", "address_city", "address_postal_code", "vat_id", "tax_id"}},
+		text: []string{"email", "address_line1", "address_line2", "address_city", "address_postal_code", "vat_id", "tax_id"}},
 	{table: "customers", orgCol: "org_id",
 		text:    []string{"email", "address_line1", "address_line2", "address_city", "address_postal_code", "tax_id", "notes"},
 		json:    []string{"cc_emails"},

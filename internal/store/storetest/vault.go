@@ -23,7 +23,7 @@ import (
 var secrets = []string{
 	"zq-ada.lovelace@analytical.example", "zq-cc.babbage@engine.example", "Zqstrasse 42", "Zqhinterhaus",
 	"Zqkirchen", "ZQ-99421", "ZQTAX-77123", "ZQVAT-55831", "Zq note: call after 6pm",
-	"Zq invoice note", "Zq credit reason",
+	"Zq invoice note", "Zq credit reason", "Zqada Lovelace", "zq-billing@sealing.example",
 }
 
 // SealedAtRest stores an organization, a customer, an invoice and a
@@ -37,11 +37,11 @@ func SealedAtRest(t *testing.T, st *sqlstore.Store, dump func(t *testing.T) []by
 		t.Fatal("store opened without a key-encryption key")
 	}
 	addr := party.Address{Line1: secrets[2], Line2: secrets[3], City: secrets[4], PostalCode: secrets[5], Region: "BY", Country: "DE"}
-	o := &org.Organization{ID: newID("org"), Name: "Sealing GmbH", Email: "billing@sealing.example", Address: addr,
+	o := &org.Organization{ID: newID("org"), Name: "Sealing GmbH", Email: secrets[12], Address: addr,
 		VATID: secrets[7], TaxID: secrets[6], DefaultCurrency: "EUR", TimeZone: "Europe/Berlin", Locale: "de-DE",
 		InvoiceSeries: org.DefaultInvoiceSeries, CreditNoteSeries: org.DefaultCreditNoteSeries, CreatedAt: at, UpdatedAt: at}
 	must(t, st.InsertOrganization(ctx, o))
-	c := &customer.Customer{ID: newID("cus"), OrgID: o.ID, Name: "Ada", Email: secrets[0], CCEmails: []string{secrets[1]},
+	c := &customer.Customer{ID: newID("cus"), OrgID: o.ID, Name: secrets[11], Email: secrets[0], CCEmails: []string{secrets[1]},
 		Address: addr, TaxID: secrets[6], Currency: "EUR", Locale: "de-DE", Notes: secrets[8], CreatedAt: at, UpdatedAt: at}
 	must(t, st.InsertCustomer(ctx, c))
 	inv := fullInvoice(o, c)
