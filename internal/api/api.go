@@ -68,6 +68,13 @@ type Deps struct {
 	// leaves those routes answering 404 and the API to keys alone.
 	Identity *auth.Identity
 
+	// Tokens, if set, accepts OAuth 2.0 bearer tokens (JWTs) from the
+	// organizations' identity providers besides API keys; OAuthProviders
+	// keeps those providers, served at /v1/organization/oauth (nil leaves
+	// those routes answering 404).
+	Tokens         *auth.TokenVerifier
+	OAuthProviders auth.OAuthStore
+
 	// Audit records every change, in the change's transaction, and every
 	// refused request; required.
 	Audit *audit.Log

@@ -108,7 +108,7 @@ func TestOpenAPIDocumentIsServedWithoutKey(t *testing.T) {
 // must have been called.
 func TestOpenAPIConformanceScenario(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withGuard)
+	e := newEnv(t, withGuard, withTokens)
 	a := e.tenant("Acme")
 	nobody := client{e: e}
 
@@ -251,6 +251,8 @@ func TestOpenAPIConformanceScenario(t *testing.T) {
 	}
 
 	identityScenario(t, e, a)
+
+	oauthScenario(t, a)
 
 	for path, item := range e.spec.doc.Paths.Map() {
 		for method := range item.Operations() {

@@ -144,7 +144,11 @@ func (a *api) authenticate(r *http.Request) (*auth.APIKey, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return nil, errs.E(errs.Unauthorized, "unauthenticated", "send an API key as Authorization: Bearer <key>")
 	}
-	return a.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	token = strings.TrimSpace(token)
+	if a.bearerToken(token) {
+		return a.authenticateToken(r.Context(), token)
+	}
+	return a.Auth.Authenticate(r.Context(), token)
 }
 
 const (

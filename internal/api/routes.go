@@ -74,6 +74,9 @@ func (a *api) routeTable() []route {
 		{PATCH, "/v1/organization", "organization", write, a.updateOrganization},
 		{GET, "/v1/organization/rate-limits", "organization", read, a.getRateLimits},
 		{PUT, "/v1/organization/rate-limits", "organization", write, a.setRateLimits},
+		{GET, "/v1/organization/oauth", "organization", read, a.getOAuthProvider},
+		{PUT, "/v1/organization/oauth", "organization", write, a.putOAuthProvider},
+		{DELETE, "/v1/organization/oauth", "organization", write, a.deleteOAuthProvider},
 		{GET, "/v1/organization/retention", "organization", read, a.getRetention},
 		{PATCH, "/v1/organization/retention", "organization", write, a.setRetention},
 

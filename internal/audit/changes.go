@@ -23,6 +23,9 @@ var Policy = map[string][]string{
 		"currency", "totals", "taxes"},
 	"payment": {"invoice_id", "customer_id", "amount", "currency", "date", "method", "applied_to_invoice", "credited_to_customer"},
 	"api_key": {"name", "prefix", "scopes", "expires_at", "revoked_at"},
+	// An identity provider's configuration holds no secret or personal
+	// data, and who trusts which issuer is what an auditor asks.
+	"oauth_provider": {"*"},
 	// People: the email of an invitation is hashed; a member's role and
 	// the session's public id are logged.
 	"invitation": {"role", "invited_by", "expires_at", "accepted_at"},

@@ -32,6 +32,7 @@ type Store interface {
 	catalog.Store
 	invoice.Store
 	auth.Store
+	auth.OAuthStore
 	api.IdempotencyStore
 	privacy.Store
 	guard.RuleStore
@@ -71,6 +72,12 @@ type Config struct {
 	SecurityEvents guard.Events
 	// TLS, if enabled, makes the server speak HTTPS only (and send HSTS).
 	TLS TLSConfig
+	// OAuthPrivateNetworks lets the server fetch identity providers'
+	// discovery documents and keys from loopback and private addresses
+	// (an identity provider inside the same network); by default only
+	// public addresses are reached, so that an organization's settings
+	// cannot probe the server's own network.
+	OAuthPrivateNetworks bool
 }
 
 // Server is a configured Bursar HTTP server.
@@ -128,6 +135,9 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 		RateLimitStore: store,
 		IPRules:        parts.rules,
 		ServerAdmin:    parts.admin,
+
+		Tokens:         newTokenVerifier(cfg, store, log, now),
+		OAuthProviders: store,
 		Privacy:        &privacy.Service{Store: store, Now: now},
 	})
 	mux := http.NewServeMux()

@@ -1,0 +1,9 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"bursar/internal/store/storetest"
+)
+
+func TestOAuthStorage(t *testing.T) { storetest.OAuth(t, open(t)) }
