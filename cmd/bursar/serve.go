@@ -18,6 +18,7 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	gf.register(fs)
 	var tf tlsFlags
 	tf.register(fs)
+	oauthPrivate := fs.Bool("oauth-private-networks", false, "let organizations' OAuth identity providers (discovery, JWKS) be fetched from loopback and private addresses, for an identity provider inside your network; off, only public addresses are reached")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted, in bytes")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM")
@@ -87,7 +88,7 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 			log.Error("re-encryption of sealed values stopped", "err", err)
 		}
 	}()
-	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, AuditKeys: keys, TLS: tlsCfg,
+	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, AuditKeys: keys, TLS: tlsCfg, OAuthPrivateNetworks: *oauthPrivate,
 		WAF: mode, WAFParanoia: *wafParanoia, WAFVerdictCache: *wafCache, Guard: guardCfg}, st, log, time.Now)
 	return srv.Run(ctx, nil)
 }
