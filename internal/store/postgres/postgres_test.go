@@ -105,3 +105,22 @@ func TestSealedAtRest(t *testing.T) {
 
 // pq quotes an identifier.
 func pq(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func TestLegacyRows(t *testing.T) {
+	url := pgtest.URL(t)
+	plain, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { plain.Close() })
+	kek, err := vault.EphemeralKEK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := postgres.Open(context.Background(), url, sqlstore.WithKEK(kek))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sealed.Close() })
+	storetest.LegacyRows(t, plain, sealed)
+}

@@ -128,3 +128,22 @@ func TestSealedAtRest(t *testing.T) {
 		return all
 	})
 }
+
+func TestLegacyRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bursar.db")
+	plain, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { plain.Close() })
+	kek, err := vault.EphemeralKEK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := sqlite.Open(context.Background(), path, sqlstore.WithKEK(kek))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sealed.Close() })
+	storetest.LegacyRows(t, plain, sealed)
+}
