@@ -11,7 +11,7 @@ import (
 	"bursar/internal/vault"
 )
 
-const keysSynopsis = "keys rotate [--kek] [--batch 200] | keys reencrypt [--batch 200] [flags]"
+const keysSynopsis = "keys rotate [--kek] [--batch 200] [--wait 1m] | keys reencrypt [--batch 200] [flags]"
 
 // runKeys manages the keys of the data sealed at rest.
 //
@@ -36,11 +36,15 @@ func runKeys(ctx context.Context, io stdio, args []string) error {
 	sf.register(fs)
 	kek := fs.Bool("kek", false, "rotate the key-encryption key file rather than the organizations' data keys")
 	batch := fs.Int("batch", 200, "rows read per batch while re-encrypting")
+	wait := fs.Duration("wait", vault.DefaultCacheTTL, "after rotating, how long running replicas may still seal with the previous key (their key cache time) before the last re-encryption pass; 0 when no server runs")
 	if err := parse(io, fs, args[1:]); err != nil {
 		return err
 	}
 	if err := sf.validate(); err != nil {
 		return err
+	}
+	if *wait < 0 {
+		return usagef("invalid --wait (%s) %s: must not be negative", envName("wait"), *wait)
 	}
 	if *batch < 1 {
 		return usagef("invalid --batch (%s) %d: must be at least 1", envName("batch"), *batch)
@@ -70,14 +74,14 @@ func runKeys(ctx context.Context, io stdio, args []string) error {
 		}
 		// Replicas keep sealing with the previous key until their cache
 		// expires; wait that long before the pass that must find nothing.
-		fmt.Fprintf(io.stderr, "re-encrypting; a last pass runs once replicas' caches (%s) have expired\n", vault.DefaultCacheTTL)
+		fmt.Fprintf(io.stderr, "re-encrypting; a last pass runs once replicas' key caches have expired (%s)\n", *wait)
 	}
 	if err := reencrypt(ctx, st, *batch, nil); err != nil {
 		return err
 	}
 	if sub == "rotate" {
 		select {
-		case <-time.After(vault.DefaultCacheTTL):
+		case <-time.After(*wait):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
