@@ -46,8 +46,8 @@ func (a *api) createCustomer(w http.ResponseWriter, r *http.Request, c caller) e
 }
 
 func (a *api) listCustomers(w http.ResponseWriter, r *http.Request, c caller) error {
-	q := parseQuery(r, "email")
-	f := customer.Filter{Params: q.page("cus"), Email: q.str("email")}
+	q := parseQuery(r, "email", "tax_id")
+	f := customer.Filter{Params: q.page("cus"), Email: q.str("email"), TaxID: q.str("tax_id")}
 	if err := q.err(); err != nil {
 		return err
 	}

@@ -17,7 +17,8 @@ import (
 // Filter selects customers for a list.
 type Filter struct {
 	page.Params
-	Email string // exact match
+	Email string // exact match, ignoring case and surrounding spaces
+	TaxID string // exact match, ignoring case, spaces, dots, dashes and slashes
 }
 
 // Store is what the customer package needs from storage; see

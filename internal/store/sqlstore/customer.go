@@ -108,13 +108,16 @@ func (s *Store) DeleteCustomer(ctx context.Context, orgID, id string) error {
 }
 
 // ListCustomers lists the organization's customers, newest first. The
-// email filter matches the blind index of the normalized address, never
-// the stored (sealed) value.
+// email and tax id filters match the blind indexes of the normalized
+// values, never the stored (sealed) ones.
 func (s *Store) ListCustomers(ctx context.Context, orgID string, f customer.Filter) ([]*customer.Customer, error) {
 	x := s.sealer(ctx, orgID, "customers", "")
 	l := newList(orgID)
 	if f.Email != "" {
 		l.and("email_bidx = ?", x.index("email", vault.NormalizeEmail(f.Email)))
+	}
+	if f.TaxID != "" {
+		l.and("tax_id_bidx = ?", x.index("tax_id", vault.NormalizeTaxID(f.TaxID)))
 	}
 	if x.err != nil {
 		return nil, s.fail(x.err, "list", "customers", "")

@@ -73,6 +73,11 @@ func SealedAtRest(t *testing.T, st *sqlstore.Store, dump func(t *testing.T) []by
 	if len(cs) != 1 || cs[0].ID != c.ID {
 		t.Fatalf("list by email found %d customers, want the one", len(cs))
 	}
+	cs, err = st.ListCustomers(ctx, o.ID, customer.Filter{TaxID: "zq tax 77123"})
+	must(t, err)
+	if len(cs) != 1 || cs[0].ID != c.ID {
+		t.Fatalf("list by tax id found %d customers, want the one", len(cs))
+	}
 
 	// A stored response (idempotency) repeats the customer as returned.
 	rec := &api.IdempotencyRecord{OrgID: o.ID, Key: "zq-key", Method: "POST", Path: "/v1/customers",
