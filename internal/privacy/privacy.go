@@ -97,4 +97,12 @@ type Store interface {
 	ExpiredUnits(ctx context.Context, orgID string, cutoffs map[Class]civil.Date, limit int) ([]Unit, error)
 	// DeleteUnit deletes the payments, credit notes and invoice of u.
 	DeleteUnit(ctx context.Context, orgID string, u Unit) error
+	// LockPurge takes, in the transaction of ctx, the lock under which
+	// the purges of every process take turns, held until it ends.
+	LockPurge(ctx context.Context) error
+	// EraseIdempotentResponses replaces the organization's stored
+	// responses to idempotent requests (kept for replays) that mention
+	// any of the identifiers with a response that holds nothing, and
+	// returns how many it replaced.
+	EraseIdempotentResponses(ctx context.Context, orgID string, mentions []string) (int, error)
 }

@@ -67,6 +67,11 @@ func (s *Service) purgeOrg(ctx context.Context, log *audit.Log, orgID string, dr
 	for {
 		var batch []Unit
 		err := s.Store.InTx(ctx, func(ctx context.Context) error {
+			// Replicas may purge at once: without turns, two would list
+			// the same units and each record their purge.
+			if err := s.Store.LockPurge(ctx); err != nil {
+				return err
+			}
 			units, err := s.Store.ExpiredUnits(ctx, orgID, cutoffs, PurgeBatch)
 			if err != nil {
 				return err

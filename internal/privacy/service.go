@@ -189,6 +189,16 @@ func (s *Service) Erase(ctx context.Context, orgID, customerID string) (*Erasure
 		if err := s.Store.UpdateCustomer(ctx, c); err != nil {
 			return err
 		}
+		// Responses kept for idempotent replays hold the customer as the
+		// first request saw it: a customer's or one of its documents'.
+		mentions, err := s.documentIDs(ctx, orgID, customerID)
+		if err != nil {
+			return err
+		}
+		replays, err := s.Store.EraseIdempotentResponses(ctx, orgID, append(mentions, customerID))
+		if err != nil {
+			return err
+		}
 		drafts, err := s.Store.DeleteCustomerDrafts(ctx, orgID, customerID)
 		if err != nil {
 			return err
@@ -198,13 +208,52 @@ func (s *Service) Erase(ctx context.Context, orgID, customerID string) (*Erasure
 		}
 		out = &Erasure{CustomerID: customerID, ErasedAt: now, DraftsDeleted: drafts}
 		entry = &audit.Entry{Action: "customer.erased", ObjectType: "customer", ObjectID: customerID,
-			Fields: []audit.Field{{Name: "drafts_deleted", Value: mustJSON(drafts)}, {Name: "erased_at", Value: mustJSON(now)}}}
+			Fields: []audit.Field{{Name: "drafts_deleted", Value: mustJSON(drafts)}, {Name: "erased_at", Value: mustJSON(now)},
+				{Name: "idempotent_responses_erased", Value: mustJSON(replays)}}}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return out, entry, nil
+}
+
+// documentIDs lists the identifiers of the customer's invoices (drafts
+// too), credit notes and payments.
+func (s *Service) documentIDs(ctx context.Context, orgID, customerID string) ([]string, error) {
+	var ids []string
+	f := invoice.Filter{CustomerID: customerID}
+	invoices, err := all(func(p page.Params) ([]*invoice.Invoice, error) {
+		f.Params = p
+		return s.Store.ListInvoices(ctx, orgID, f)
+	}, func(v *invoice.Invoice) string { return v.ID })
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range invoices {
+		ids = append(ids, v.ID)
+	}
+	notes, err := all(func(p page.Params) ([]*invoice.CreditNote, error) {
+		f.Params = p
+		return s.Store.ListCreditNotes(ctx, orgID, f)
+	}, func(v *invoice.CreditNote) string { return v.ID })
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range notes {
+		ids = append(ids, v.ID)
+	}
+	payments, err := all(func(p page.Params) ([]*invoice.Payment, error) {
+		f.Params = p
+		return s.Store.ListPayments(ctx, orgID, f)
+	}, func(v *invoice.Payment) string { return v.ID })
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range payments {
+		ids = append(ids, v.ID)
+	}
+	return ids, nil
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -1,9 +1,13 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
+	"bursar/internal/api"
 	"bursar/internal/civil"
 	"bursar/internal/privacy"
 )
@@ -137,4 +141,56 @@ func (s *Store) DeleteUnit(ctx context.Context, orgID string, u privacy.Unit) er
 		}
 	}
 	return nil
+}
+
+// purgeLock names the lock of the purge job: "purge" in ASCII.
+const purgeLock = 0x7075726765
+
+// LockPurge takes the purge job's lock until the transaction of ctx ends
+// (an advisory lock on PostgreSQL; on SQLite the write transaction
+// already excludes every other writer).
+func (s *Store) LockPurge(ctx context.Context) error {
+	if s.d.LockJob == "" {
+		return nil
+	}
+	if _, err := s.exec(ctx, s.d.LockJob, int64(purgeLock)); err != nil {
+		return fmt.Errorf("%s: lock the purge: %w", s.d.Name, err)
+	}
+	return nil
+}
+
+// EraseIdempotentResponses replaces the completed idempotency records of
+// the organization whose response body mentions one of the identifiers
+// with api.ErasedReplay. The bodies are sealed, so they are opened and
+// searched here, not in SQL; an erasure is rare, and reads the
+// organization's records once.
+func (s *Store) EraseIdempotentResponses(ctx context.Context, orgID string, mentions []string) (int, error) {
+	recs, err := list(ctx, s, "idempotency keys", "SELECT idem_key, body FROM idempotency_keys WHERE org_id = ? AND status <> 0 ORDER BY idem_key",
+		[]any{orgID}, func(sc scanner) (*api.IdempotencyRecord, error) {
+			r := &api.IdempotencyRecord{OrgID: orgID}
+			return r, sc.Scan(&r.Key, &r.Body)
+		})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range recs {
+		if err := s.openBody(ctx, r); err != nil {
+			return n, s.fail(err, "read", "idempotency key", r.Key)
+		}
+		if !slices.ContainsFunc(mentions, func(id string) bool { return id != "" && bytes.Contains(r.Body, []byte(id)) }) {
+			continue
+		}
+		r.Status, r.ContentType, r.Body = api.ErasedReplay()
+		body, err := s.sealBody(ctx, r)
+		if err != nil {
+			return n, s.fail(err, "erase", "idempotency key", r.Key)
+		}
+		if _, err := s.exec(ctx, "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE org_id = ? AND idem_key = ?",
+			r.Status, r.ContentType, body, orgID, r.Key); err != nil {
+			return n, s.fail(err, "erase", "idempotency key", r.Key)
+		}
+		n++
+	}
+	return n, nil
 }

@@ -61,6 +61,10 @@ type Dialect struct {
 	// until the transaction ends; empty where a write transaction already
 	// excludes every other writer (SQLite).
 	ForUpdate string
+	// ForShare is appended to a SELECT that must keep the rows it reads
+	// from changing until the transaction ends, while letting others read
+	// them the same way; empty on SQLite, as ForUpdate.
+	ForShare string
 	// PrepareStatements keeps each query prepared on each connection, for
 	// drivers that would otherwise parse it at every call; pgx caches its
 	// prepared statements itself.
@@ -72,6 +76,11 @@ type Dialect struct {
 	Violated func(err error) Constraint
 	// TableExistsQuery counts the tables named by its one parameter.
 	TableExistsQuery string
+	// LockJob takes a lock, held until the transaction ends, under which
+	// the transactions of one job (named by the statement's one int64
+	// parameter) take turns across processes; empty where a write
+	// transaction already excludes every other writer (SQLite).
+	LockJob string
 	// LockMigrations, if set, takes a lock that serializes migrations
 	// across processes, held on conn until unlock is called.
 	LockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)

@@ -1,0 +1,9 @@
+package sqlite_test
+
+import (
+	"testing"
+
+	"bursar/internal/store/storetest"
+)
+
+func TestPrivacy(t *testing.T) { storetest.Privacy(t, open) }
