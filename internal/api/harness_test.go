@@ -32,6 +32,7 @@ import (
 	"bursar/internal/privacy"
 	"bursar/internal/store/sqlite"
 	"bursar/internal/store/sqlstore"
+	"bursar/internal/vault"
 )
 
 // The document is loaded once: it is embedded and never changes.
@@ -76,7 +77,13 @@ type env struct {
 // newEnv makes an env; opts change the API's dependencies before New.
 func newEnv(t *testing.T, opts ...func(*api.Deps)) *env {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "bursar.db"))
+	// Seal as bursar serve does, so that every API test reads and writes
+	// through the vault.
+	kek, err := vault.EphemeralKEK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "bursar.db"), sqlstore.WithKEK(kek))
 	if err != nil {
 		t.Fatal(err)
 	}

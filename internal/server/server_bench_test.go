@@ -17,6 +17,8 @@ import (
 	"bursar/internal/org"
 	"bursar/internal/server"
 	"bursar/internal/store/sqlite"
+	"bursar/internal/store/sqlstore"
+	"bursar/internal/vault"
 )
 
 // BenchmarkGetInvoice measures the server's whole handler chain for GET
@@ -24,7 +26,13 @@ import (
 // request's time goes (go test -bench GetInvoice -cpuprofile ...).
 func BenchmarkGetInvoice(b *testing.B) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bursar.db"))
+	// Sealed as bursar serve runs: the buyer and seller snapshots are
+	// opened on a cache miss only.
+	kek, err := vault.EphemeralKEK()
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bursar.db"), sqlstore.WithKEK(kek))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +63,7 @@ func BenchmarkGetInvoice(b *testing.B) {
 		}
 		return m
 	}
-	cus := call("POST", "/v1/customers", `{"name":"Bench Buyer","currency":"EUR"}`)
+	cus := call("POST", "/v1/customers", `{"name":"Bench Buyer","currency":"EUR","email":"buyer@example.com","tax_id":"DE123456789","address":{"line1":"1 Main St","city":"Berlin","postal_code":"10115","country":"DE"}}`)
 	tax := call("POST", "/v1/tax-rates", `{"name":"VAT","percentage":"19","category":"S"}`)
 	var lines []string
 	for i := range 5 {
