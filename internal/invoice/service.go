@@ -259,20 +259,14 @@ func (s *Service) resolve(ctx context.Context, inv *Invoice, in Input) error {
 	case in.CustomerID == "":
 		r.f.Add("customer_id", "is required")
 	default:
-		c, err := s.Store.GetCustomer(ctx, inv.OrgID, in.CustomerID)
+		c, erased, err := s.Store.GetCustomerToInvoice(ctx, inv.OrgID, in.CustomerID)
 		if errs.KindOf(err) == errs.NotFound {
 			r.f.Add("customer_id", "no such customer")
 		} else if err != nil {
 			return err
 		}
-		if c != nil {
-			erased, err := s.Store.CustomerErasedAt(ctx, inv.OrgID, c.ID, true)
-			if err != nil {
-				return err
-			}
-			if erased != nil {
-				return errs.E(errs.Conflict, "customer_erased", "customer %s was erased and can no longer be invoiced", c.ID)
-			}
+		if erased != nil {
+			return errs.E(errs.Conflict, "customer_erased", "customer %s was erased and can no longer be invoiced", c.ID)
 		}
 		cus = c
 	}

@@ -34,11 +34,12 @@ type Store interface {
 
 	GetOrganization(ctx context.Context, orgID string) (*org.Organization, error)
 	GetCustomer(ctx context.Context, orgID, id string) (*customer.Customer, error)
-	// CustomerErasedAt returns when the customer's personal data was
-	// erased, nil if it was not; with lock, it also locks the customer's
-	// row until the transaction ends, so that an erasure and a new invoice
-	// take turns.
-	CustomerErasedAt(ctx context.Context, orgID, id string, lock bool) (*time.Time, error)
+	// GetCustomerToInvoice reads a customer about to be invoiced and when
+	// its personal data was erased (nil if it was not), and holds a shared
+	// lock on its row until the transaction ends: an erasure (which locks
+	// the row exclusively) and a new invoice take turns, while invoices
+	// for the same customer do not wait for each other.
+	GetCustomerToInvoice(ctx context.Context, orgID, id string) (*customer.Customer, *time.Time, error)
 	// AddCustomerCredit changes a customer's credit balance by delta minor
 	// units; the balance never goes below zero (errs.Conflict).
 	AddCustomerCredit(ctx context.Context, orgID, customerID string, delta int64) error

@@ -34,6 +34,7 @@ func Dialect() sqlstore.Dialect {
 		Name:             "postgres",
 		NumberedParams:   true,
 		ForUpdate:        " FOR UPDATE",
+		ForShare:         " FOR SHARE",
 		LockJob:          "SELECT pg_advisory_xact_lock(?)",
 		Violated:         violated,
 		TableExistsQuery: "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"time"
+
 	"context"
 
 	"bursar/internal/customer"
@@ -91,6 +93,27 @@ func (s *Store) GetCustomer(ctx context.Context, orgID, id string) (*customer.Cu
 	}
 	return c, nil
 }
+
+// GetCustomerToInvoice implements invoice.Store: the customer, its erasure
+// time, and a shared lock on its row, in one statement.
+func (s *Store) GetCustomerToInvoice(ctx context.Context, orgID, id string) (*customer.Customer, *time.Time, error) {
+	var erased *time.Time
+	row := s.queryRow(ctx, "SELECT "+customerCols+", erased_at FROM customers WHERE org_id = ? AND id = ?"+s.d.ForShare, orgID, id)
+	c, err := s.scanCustomer(ctx)(scanAlso{row, []any{nullTimeDest{&erased}}})
+	if err := s.getOne(err, "customer", id); err != nil {
+		return nil, nil, err
+	}
+	return c, erased, nil
+}
+
+// scanAlso scans a row's leading columns into the destinations its caller
+// gives and the trailing ones into its own.
+type scanAlso struct {
+	sc   scanner
+	more []any
+}
+
+func (s scanAlso) Scan(dest ...any) error { return s.sc.Scan(append(dest, s.more...)...) }
 
 // DeleteCustomer deletes a customer that no document refers to. The
 // foreign keys of invoices decide, so that no invoice can slip in between a

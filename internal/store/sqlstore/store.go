@@ -61,6 +61,10 @@ type Dialect struct {
 	// until the transaction ends; empty where a write transaction already
 	// excludes every other writer (SQLite).
 	ForUpdate string
+	// ForShare is appended to a SELECT that must keep the rows it reads
+	// from changing until the transaction ends, while letting others read
+	// them the same way; empty on SQLite, as ForUpdate.
+	ForShare string
 	// PrepareStatements keeps each query prepared on each connection, for
 	// drivers that would otherwise parse it at every call; pgx caches its
 	// prepared statements itself.
