@@ -14,8 +14,11 @@ import (
 )
 
 func runAdmin(ctx context.Context, io stdio, args []string) error {
+	if len(args) > 0 && args[0] == "set-password" {
+		return runSetPassword(ctx, io, args[1:])
+	}
 	if len(args) == 0 || args[0] != "init" {
-		return usagef("usage: bursar admin init --org NAME --email EMAIL [--currency EUR] [--country DE]")
+		return usagef("usage: bursar admin init --org NAME --email EMAIL [--currency EUR] [--country DE] | admin set-password --email EMAIL < password")
 	}
 	synopsis := "admin init --org NAME --email EMAIL [flags]"
 	fs := newFlagSet(io, "admin init", synopsis)

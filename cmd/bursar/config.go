@@ -143,8 +143,11 @@ func validateAddr(addr string) error {
 
 // stdio is where a command reads and writes; tests pass buffers.
 type stdio struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 }
 
-func defaultIO() stdio { return stdio{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv} }
+func defaultIO() stdio {
+	return stdio{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+}

@@ -56,6 +56,11 @@ func TestBadConfigurationNamesTheSetting(t *testing.T) {
 		{"ip deny bad cidr", nil, []string{"ip", "deny", "203.0.113.0/99", "--data-dir", dir}, "CIDR"},
 		{"ip unknown command", nil, []string{"ip", "block", "1.2.3.4"}, "block"},
 		{"ip remove without id", nil, []string{"ip", "remove"}, "ID"},
+		{"zero session idle timeout", nil, []string{"serve", "--data-dir", dir, "--session-idle-timeout", "0s"}, "--session-idle-timeout"},
+		{"bad session lifetime env", map[string]string{"BURSAR_SESSION_LIFETIME": "1m"}, []string{"serve", "--data-dir", dir}, "--session-lifetime"},
+		{"bad smtp url env", map[string]string{"BURSAR_SMTP_URL": "http://mail.example"}, []string{"serve", "--data-dir", dir}, "BURSAR_SMTP_URL"},
+		{"bad public url", nil, []string{"serve", "--data-dir", dir, "--public-url", "bill.example"}, "--public-url"},
+		{"set-password without email", nil, []string{"admin", "set-password", "--data-dir", dir}, "--email"},
 		{"unknown admin org", map[string]string{"BURSAR_ADMIN_ORG": "org_nope"}, []string{"serve", "--data-dir", dir, "--addr", "127.0.0.1:0"}, "--admin-org"},
 	}
 	for _, tt := range tests {

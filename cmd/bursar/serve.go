@@ -20,6 +20,8 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	tf.register(fs)
 	oauthPrivate := fs.Bool("oauth-private-networks", false, "let organizations' OAuth identity providers (discovery, JWKS) be fetched from loopback and private addresses, for an identity provider inside your network; off, only public addresses are reached")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (host:port)")
+	var idf identityFlags
+	idf.register(fs)
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted, in bytes")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM")
 	wafMode := fs.String("waf", "on", "web application firewall (OWASP Core Rule Set): on (block), detect (log only) or off")
@@ -65,6 +67,10 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	idCfg, err := idf.config(log)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, sf)
 	if err != nil {
 		return err
@@ -88,7 +94,10 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 			log.Error("re-encryption of sealed values stopped", "err", err)
 		}
 	}()
+	if v := st.Vault(); v != nil {
+		idCfg.Sealer = v
+	}
 	srv := server.New(server.Config{Addr: *addr, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, AuditKeys: keys, TLS: tlsCfg, OAuthPrivateNetworks: *oauthPrivate,
-		WAF: mode, WAFParanoia: *wafParanoia, WAFVerdictCache: *wafCache, Guard: guardCfg}, st, log, time.Now)
+		WAF: mode, WAFParanoia: *wafParanoia, WAFVerdictCache: *wafCache, Guard: guardCfg, Identity: idCfg}, st, log, time.Now)
 	return srv.Run(ctx, nil)
 }

@@ -16,6 +16,7 @@ import (
 	"bursar/internal/api"
 	"bursar/internal/audit"
 	"bursar/internal/auth"
+	"bursar/internal/auth/mfa"
 	"bursar/internal/catalog"
 	"bursar/internal/customer"
 	"bursar/internal/guard"
@@ -33,6 +34,8 @@ type Store interface {
 	invoice.Store
 	auth.Store
 	auth.OAuthStore
+	auth.IdentityStore
+	mfa.Store
 	api.IdempotencyStore
 	privacy.Store
 	guard.RuleStore
@@ -78,6 +81,8 @@ type Config struct {
 	// public addresses are reached, so that an organization's settings
 	// cannot probe the server's own network.
 	OAuthPrivateNetworks bool
+	// Identity sets up users, sign-in, sessions and second factors.
+	Identity IdentityConfig
 }
 
 // Server is a configured Bursar HTTP server.
@@ -86,6 +91,7 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	audit   *audit.Log
+	ids     Identity
 }
 
 // New wires the services over store and returns a server. It panics on a
@@ -116,6 +122,7 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 	// only needs to stop at the largest.
 	cfg.MaxBodyBytes = cfg.Guard.BodyLimits.largest()
 	parts := newGuardParts(cfg.Guard, store, log, now)
+	ids := newIdentity(cfg, store, auditLog, log, now)
 	apiHandler := api.New(api.Deps{
 		Orgs:          store,
 		Customers:     &customer.Service{Store: store, Now: now},
@@ -139,6 +146,8 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 		Tokens:         newTokenVerifier(cfg, store, log, now),
 		OAuthProviders: store,
 		Privacy:        &privacy.Service{Store: store, Now: now},
+
+		Identity: ids.Identity,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", apiHandler)
@@ -173,11 +182,14 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 	// The security headers are set first of all, so that every answer,
 	// the guard's and the panic handler's too, carries them.
 	handler := securityHeaders(cfg.TLS.Enabled(), recoverer(log, api.RequestIDs(now, parts.wrap(cfg.Guard, guarded))))
-	return &Server{cfg: cfg, log: log, audit: auditLog, handler: handler}
+	return &Server{cfg: cfg, log: log, audit: auditLog, handler: handler, ids: ids}
 }
 
 // Handler returns the server's root handler, for tests and benchmarks.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Identity returns the identity and MFA services the server runs.
+func (s *Server) Identity() Identity { return s.ids }
 
 // Run listens on the configured address and serves until ctx is cancelled,
 // then stops accepting connections and lets in-flight requests finish (up to
