@@ -196,3 +196,46 @@ func TestAuditEventProofs(t *testing.T) {
 		}
 	}
 }
+
+// A lifecycle action's entry names exactly the fields it changed: the
+// "before" is the invoice as the transition loaded it under lock.
+func TestAuditInvoiceActionRecordsChangedFields(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.tenant("Acme")
+	f := a.seed(t)
+	inv := a.must(201, "POST", "/v1/invoices", map[string]any{"customer_id": f.customer, "issue_date": "2026-01-01",
+		"lines": []any{map[string]any{"description": "x", "quantity": "1", "unit_price": "100.00"}}})
+	id := inv["id"].(string)
+	a.must(200, "POST", "/v1/invoices/"+id+"/finalize", nil)
+	a.must(200, "POST", "/v1/invoices/"+id+"/void", nil)
+
+	fields := map[string][]string{}
+	for _, en := range e.entries(t, a.org.ID) {
+		if en.ObjectID != id {
+			continue
+		}
+		for _, fl := range en.Fields {
+			fields[en.Action] = append(fields[en.Action], fl.Name)
+		}
+	}
+	for action, want := range map[string][]string{
+		"invoice.finalized": {"status", "number", "finalized_at"},
+		"invoice.voided":    {"status"},
+	} {
+		got := strings.Join(fields[action], " ")
+		for _, w := range want {
+			if !strings.Contains(" "+got+" ", " "+w+" ") {
+				t.Errorf("%s changed %q, want it to name %s", action, got, w)
+			}
+		}
+		for _, unchanged := range []string{"currency", "lines", "customer_id"} {
+			if strings.Contains(" "+got+" ", " "+unchanged+" ") {
+				t.Errorf("%s changed %q, which names the unchanged %s", action, got, unchanged)
+			}
+		}
+	}
+	if got := strings.Join(fields["invoice.voided"], " "); strings.Contains(got, "number") {
+		t.Errorf("invoice.voided changed %q: the number was set at finalize, not now", got)
+	}
+}

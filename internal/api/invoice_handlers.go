@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -173,13 +175,17 @@ func (a *api) invoiceAction(action string, act func(ctx context.Context, orgID, 
 		}
 		var inv *invoice.Invoice
 		err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
-			before, err := a.Invoices.Store.GetInvoice(ctx, c.orgID, id, false)
-			if err != nil {
-				return nil, err
-			}
+			// The invoice as the transition loaded it under lock is the
+			// "before" of the audit entry: no second read.
+			var before json.RawMessage
+			var berr error
+			ctx = invoice.WithLoaded(ctx, func(loaded *invoice.Invoice) { before, berr = json.Marshal(loaded) })
 			inv, err = act(ctx, c.orgID, id)
 			if err != nil {
 				return nil, err
+			}
+			if before == nil || berr != nil {
+				return nil, fmt.Errorf("api: %s %s: the invoice before the change: %v", action, id, berr)
 			}
 			return a.entryOf(c, action, "invoice", id, before, inv)
 		})

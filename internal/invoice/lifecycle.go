@@ -88,6 +88,17 @@ func location(name string) *time.Location {
 	return loc
 }
 
+type loadedKey struct{}
+
+// WithLoaded returns a context under which the lifecycle transitions
+// (Finalize, Void, MarkUncollectible) call fn with the invoice as they
+// loaded it under lock, before they change it, so that a caller that
+// records what changed needs no second read. fn must not keep inv: the
+// transition goes on to change it.
+func WithLoaded(ctx context.Context, fn func(inv *Invoice)) context.Context {
+	return context.WithValue(ctx, loadedKey{}, fn)
+}
+
 // transition loads an invoice under lock, lets change alter it, and saves
 // it, all in one transaction.
 func (s *Service) transition(ctx context.Context, orgID, id string, change func(ctx context.Context, inv *Invoice, now time.Time) error) (*Invoice, error) {
@@ -97,6 +108,9 @@ func (s *Service) transition(ctx context.Context, orgID, id string, change func(
 		inv, err = s.Store.GetInvoice(ctx, orgID, id, true)
 		if err != nil {
 			return err
+		}
+		if loaded, ok := ctx.Value(loadedKey{}).(func(*Invoice)); ok {
+			loaded(inv)
 		}
 		now := s.Now().UTC()
 		if err := change(ctx, inv, now); err != nil {

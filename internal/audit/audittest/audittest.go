@@ -227,3 +227,49 @@ func TestList(t *testing.T, st *sqlstore.Store) {
 		}
 	}
 }
+
+// TestRollbackAndReplicas proves that what a store remembers of the hashes
+// it wrote never outlives a rollback or hides another replica's appends:
+// an append is rolled back and its index given to another entry, two
+// stores on one database (a and b, as two replicas) append in turns, and
+// the tree verifies from either.
+func TestRollbackAndReplicas(t *testing.T, a, b *sqlstore.Store) {
+	ctx := context.Background()
+	keys := NewKeys(t)
+	la := &audit.Log{Store: a, Keys: keys, Now: time.Now}
+	lb := &audit.Log{Store: b, Keys: keys, Now: time.Now}
+	entry := func(id string) *audit.Entry {
+		return &audit.Entry{Tree: Tree, Actor: audit.Actor{Type: audit.ActorAPIKey, ID: "key_test"},
+			Action: "customer.created", ObjectType: "customer", ObjectID: id}
+	}
+	// Sizes 1 to 3 need the hashes of earlier entries, which a wrote.
+	Fill(t, la, 3)
+	rollback := errors.New("roll back")
+	if err := a.InTx(ctx, func(ctx context.Context) error {
+		if err := la.Append(ctx, entry("cus_rolled_back")); err != nil {
+			return err
+		}
+		return rollback
+	}); !errors.Is(err, rollback) {
+		t.Fatalf("InTx = %v, want the rollback", err)
+	}
+	// b takes the index a gave back first, so that a would find its own
+	// rolled-back hashes if it had kept them.
+	for i := range 12 {
+		l := la
+		if i%3 == 0 {
+			l = lb
+		}
+		if err := l.Append(ctx, entry(fmt.Sprintf("cus_%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := la.Checkpoint(ctx, Tree); err != nil {
+		t.Fatal(err)
+	}
+	for name, st := range map[string]*sqlstore.Store{"a": a, "b": b} {
+		if problems, err := audit.Verify(ctx, st, keys.Verifier); err != nil || len(problems) > 0 {
+			t.Errorf("Verify from %s = %v, %v; want an intact tree", name, problems, err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"bursar/internal/audit/audittest"
 	"bursar/internal/store/pgtest"
 	"bursar/internal/store/postgres"
+	"bursar/internal/store/sqlstore"
 )
 
 // dropTriggers is what an attacker with SQL access runs first.
@@ -91,3 +92,17 @@ func TestAuditTruncateRefused(t *testing.T) {
 }
 
 func TestAuditList(t *testing.T) { audittest.TestList(t, open(t)) }
+
+func TestAuditRollbackAndReplicas(t *testing.T) {
+	url := pgtest.URL(t)
+	var stores []*sqlstore.Store
+	for range 2 {
+		st, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		stores = append(stores, st)
+	}
+	audittest.TestRollbackAndReplicas(t, stores[0], stores[1])
+}

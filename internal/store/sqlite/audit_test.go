@@ -1,9 +1,13 @@
 package sqlite_test
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 
 	"bursar/internal/audit/audittest"
+	"bursar/internal/store/sqlite"
+	"bursar/internal/store/sqlstore"
 )
 
 // dropTriggers is what an attacker with SQL access runs first.
@@ -23,3 +27,17 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 }
 
 func TestAuditList(t *testing.T) { audittest.TestList(t, open(t)) }
+
+func TestAuditRollbackAndReplicas(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bursar.db")
+	var stores []*sqlstore.Store
+	for range 2 {
+		st, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		stores = append(stores, st)
+	}
+	audittest.TestRollbackAndReplicas(t, stores[0], stores[1])
+}

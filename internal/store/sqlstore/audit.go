@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -52,33 +54,20 @@ func (s *Store) ReadAuditHashes(ctx context.Context, tree string, indexes []int6
 	if len(indexes) == 0 {
 		return nil, nil
 	}
+	got := make(map[int64]tlog.Hash, len(indexes))
 	args := make([]any, 0, len(indexes)+1)
 	args = append(args, tree)
 	for _, x := range indexes {
-		args = append(args, x)
-	}
-	// The indexes are few (O(log n)) except in verify, which reads them in
-	// bounded chunks.
-	rows, err := s.query(ctx, "SELECT idx, hash FROM audit_hashes WHERE tree = ? AND idx IN ("+
-		strings.TrimSuffix(strings.Repeat("?, ", len(indexes)), ", ")+")", args...)
-	if err != nil {
-		return nil, s.fail(err, "read", "audit hashes", tree)
-	}
-	defer rows.Close()
-	got := make(map[int64]tlog.Hash, len(indexes))
-	for rows.Next() {
-		var idx int64
-		var b []byte
-		if err := rows.Scan(&idx, &b); err != nil {
-			return nil, s.fail(err, "read", "audit hashes", tree)
+		if h, ok := s.auditHashes.get(tree, x); ok {
+			got[x] = h
+		} else {
+			args = append(args, x)
 		}
-		if len(b) != tlog.HashSize {
-			return nil, fmt.Errorf("audit: stored hash %d of %s has %d bytes", idx, tree, len(b))
-		}
-		got[idx] = tlog.Hash(b)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(err, "read", "audit hashes", tree)
+	if len(args) > 1 {
+		if err := s.readAuditHashes(ctx, tree, args, got); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
@@ -91,29 +80,123 @@ func (s *Store) ReadAuditHashes(ctx context.Context, tree string, indexes []int6
 	return out, nil
 }
 
+// readAuditHashes reads the hashes of the tree at the indexes args[1:]
+// into got.
+func (s *Store) readAuditHashes(ctx context.Context, tree string, args []any, got map[int64]tlog.Hash) error {
+	// The indexes are few (O(log n)) except in verify, which reads them in
+	// bounded chunks.
+	rows, err := s.query(ctx, "SELECT idx, hash FROM audit_hashes WHERE tree = ? AND idx IN ("+
+		strings.TrimSuffix(strings.Repeat("?, ", len(args)-1), ", ")+")", args...)
+	if err != nil {
+		return s.fail(err, "read", "audit hashes", tree)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int64
+		var b []byte
+		if err := rows.Scan(&idx, &b); err != nil {
+			return s.fail(err, "read", "audit hashes", tree)
+		}
+		if len(b) != tlog.HashSize {
+			return fmt.Errorf("audit: stored hash %d of %s has %d bytes", idx, tree, len(b))
+		}
+		got[idx] = tlog.Hash(b)
+	}
+	if err := rows.Err(); err != nil {
+		return s.fail(err, "read", "audit hashes", tree)
+	}
+	return nil
+}
+
 // InsertAuditEntry implements audit.Store.
 func (s *Store) InsertAuditEntry(ctx context.Context, e *audit.Entry, leaf []byte, hashes []tlog.Hash) error {
+	st := s.txStateOf(ctx)
+	if st == nil {
+		return errors.New("audit: InsertAuditEntry outside a transaction")
+	}
 	id := strconv.FormatInt(e.Index, 10)
 	at := e.Time
-	if _, err := s.exec(ctx, `INSERT INTO audit_entries (tree, idx, leaf, created_at, actor_id, action, object_type, object_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.Tree, e.Index, string(leaf), stamp(&at), e.Actor.ID, e.Action, e.ObjectType, e.ObjectID); err != nil {
-		return s.fail(err, "insert", "audit entry", id)
-	}
+	entrySQL := `INSERT INTO audit_entries (tree, idx, leaf, created_at, actor_id, action, object_type, object_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	args := []any{e.Tree, e.Index, string(leaf), stamp(&at), e.Actor.ID, e.Action, e.ObjectType, e.ObjectID}
 	if len(hashes) == 0 {
+		if _, err := s.exec(ctx, entrySQL, args...); err != nil {
+			return s.fail(err, "insert", "audit entry", id)
+		}
 		return nil
 	}
 	// All of the entry's hashes (1 + the trailing ones of its index, so
-	// about two) in one statement.
+	// about two) in one statement, and, where the database can, with the
+	// entry in the same statement: every round trip here is paid by every
+	// change Bursar makes, under the tree's lock.
 	base := tlog.StoredHashIndex(0, e.Index)
-	args := make([]any, 0, 3*len(hashes))
+	hashArgs := make([]any, 0, 3*len(hashes))
 	for i := range hashes {
-		args = append(args, e.Tree, base+int64(i), hashes[i][:])
+		hashArgs = append(hashArgs, e.Tree, base+int64(i), hashes[i][:])
 	}
-	q := "INSERT INTO audit_hashes (tree, idx, hash) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(hashes)), ", ")
-	if _, err := s.exec(ctx, q, args...); err != nil {
-		return s.fail(err, "insert", "audit hash", id)
+	hashSQL := "INSERT INTO audit_hashes (tree, idx, hash) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(hashes)), ", ")
+	if s.d.WritableCTE {
+		if _, err := s.exec(ctx, "WITH entry AS ("+entrySQL+") "+hashSQL, append(args, hashArgs...)...); err != nil {
+			return s.fail(err, "insert", "audit entry", id)
+		}
+	} else {
+		if _, err := s.exec(ctx, entrySQL, args...); err != nil {
+			return s.fail(err, "insert", "audit entry", id)
+		}
+		if _, err := s.exec(ctx, hashSQL, hashArgs...); err != nil {
+			return s.fail(err, "insert", "audit hash", id)
+		}
 	}
+	// Committed hashes never change (the tables refuse UPDATE and DELETE),
+	// so once the transaction commits they may be remembered; before, a
+	// rollback would give their indexes to other entries.
+	tree, written := e.Tree, slices.Clone(hashes)
+	st.afterCommit = append(st.afterCommit, func() { s.auditHashes.put(tree, base, written) })
 	return nil
+}
+
+// auditHashCacheSize bounds the audit hashes a store remembers. Appending
+// to a tree of size n reads at most log2(n) of them, the tree's right
+// edge, which the previous append wrote.
+const auditHashCacheSize = 4096
+
+// auditHashCache keeps audit hashes that this process committed, so that
+// the next append to the tree does not read back what the last one wrote.
+// It is correct across replicas because a committed hash is immutable: a
+// hash another replica wrote is simply not in it, and is read.
+type auditHashCache struct {
+	mu     sync.Mutex
+	max    int
+	hashes map[auditHashKey]tlog.Hash
+}
+
+type auditHashKey struct {
+	tree string
+	idx  int64
+}
+
+func newAuditHashCache(max int) auditHashCache {
+	return auditHashCache{max: max, hashes: make(map[auditHashKey]tlog.Hash)}
+}
+
+func (c *auditHashCache) get(tree string, idx int64) (tlog.Hash, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.hashes[auditHashKey{tree, idx}]
+	return h, ok
+}
+
+// put remembers hashes[i] as the hash at index base+i of the tree. When
+// full, the cache starts over: the next append reads its right edge once.
+func (c *auditHashCache) put(tree string, base int64, hashes []tlog.Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.hashes)+len(hashes) > c.max {
+		clear(c.hashes)
+	}
+	for i, h := range hashes {
+		c.hashes[auditHashKey{tree, base + int64(i)}] = h
+	}
 }
 
 // ScanAuditLeaves implements audit.Store.

@@ -65,6 +65,10 @@ type Dialect struct {
 	// from changing until the transaction ends, while letting others read
 	// them the same way; empty on SQLite, as ForUpdate.
 	ForShare string
+	// WritableCTE says the database runs an INSERT inside a WITH clause of
+	// another statement (PostgreSQL), so that two inserts take one round
+	// trip.
+	WritableCTE bool
 	// PrepareStatements keeps each query prepared on each connection, for
 	// drivers that would otherwise parse it at every call; pgx caches its
 	// prepared statements itself.
@@ -104,12 +108,15 @@ type Store struct {
 	// vault seals personal data and secrets; nil without a key-encryption
 	// key (see WithKEK).
 	vault *vault.Vault
+	// auditHashes keeps the audit hashes this process committed (see
+	// audit.go).
+	auditHashes auditHashCache
 }
 
 // New returns a store over db, which it owns from now on (Close closes it).
 // It does not migrate: call Migrate.
 func New(db *sql.DB, d Dialect, opts ...Option) *Store {
-	s := &Store{db: db, d: d, caches: newDocumentCaches()}
+	s := &Store{db: db, d: d, caches: newDocumentCaches(), auditHashes: newAuditHashCache(auditHashCacheSize)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -146,9 +153,22 @@ func (s *Store) Ping(ctx context.Context) error {
 // the key, so that a transaction of one database is never used for another.
 type txKey struct{ s *Store }
 
+// txState is a transaction and what is to happen once it commits.
+type txState struct {
+	tx          *sql.Tx
+	afterCommit []func()
+}
+
 func (s *Store) txOf(ctx context.Context) *sql.Tx {
-	tx, _ := ctx.Value(txKey{s}).(*sql.Tx)
-	return tx
+	if st := s.txStateOf(ctx); st != nil {
+		return st.tx
+	}
+	return nil
+}
+
+func (s *Store) txStateOf(ctx context.Context) *txState {
+	st, _ := ctx.Value(txKey{s}).(*txState)
+	return st
 }
 
 // InTx runs fn in one transaction carried by the context passed to fn:
@@ -179,7 +199,8 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 			_ = tx.Rollback() // a panic is on its way; its cause matters, not this
 		}
 	}()
-	err = fn(context.WithValue(ctx, txKey{s}, tx))
+	st := &txState{tx: tx}
+	err = fn(context.WithValue(ctx, txKey{s}, st))
 	done = true // fn returned: no panic
 	if err != nil {
 		_ = tx.Rollback() // the error of fn is the one to report
@@ -187,6 +208,9 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%s: commit: %w", s.d.Name, err)
+	}
+	for _, f := range st.afterCommit {
+		f()
 	}
 	return nil
 }
