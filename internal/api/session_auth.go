@@ -3,8 +3,6 @@ package api
 import (
 	"crypto/subtle"
 	"net/http"
-	"net/url"
-	"time"
 
 	"bursar/internal/auth"
 	"bursar/internal/errs"
@@ -12,10 +10,8 @@ import (
 
 // Session cookies and the headers that go with them.
 const (
-	// SessionCookie is the session's cookie. The __Host- prefix makes the
-	// browser refuse it unless it is Secure, has Path=/ and no Domain, so
-	// no other host or path can set or shadow it.
-	SessionCookie = "__Host-bursar_session"
+	// SessionCookie is the session's cookie (auth.SessionCookie).
+	SessionCookie = auth.SessionCookie
 	// CSRFHeader carries the session's synchronizer token on every
 	// state-changing request made with the cookie.
 	CSRFHeader = "X-CSRF-Token"
@@ -44,34 +40,19 @@ func sessionOf(r *http.Request) string {
 	return c.Value
 }
 
-// setSessionCookie gives the browser the cookie of a new session. It
-// carries no expiry: the browser forgets it when it closes, and the server
-// ends the session after the idle timeout or the absolute lifetime anyway.
-func setSessionCookie(w http.ResponseWriter, secret auth.Secret) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: string(secret), Path: "/", Secure: true, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode})
-}
+// setSessionCookie gives the browser the cookie of a new session.
+func setSessionCookie(w http.ResponseWriter, secret auth.Secret) { auth.SetSessionCookie(w, secret) }
 
 // clearSessionCookie tells the browser to drop the cookie.
-func clearSessionCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, MaxAge: -1, Expires: time.Unix(0, 0)})
-}
+func clearSessionCookie(w http.ResponseWriter) { auth.ClearSessionCookie(w) }
 
 var errCrossSite = errs.E(errs.Forbidden, "csrf_failed", "the request comes from another site or lacks the session's "+CSRFHeader+" header")
 
 // checkOrigin refuses a request that the browser says comes from another
-// site: Sec-Fetch-Site other than same-origin, or an Origin whose host is
-// not the request's. Clients that send neither (not a browser) pass.
+// site (auth.SameOrigin).
 func checkOrigin(r *http.Request) error {
-	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" {
+	if !auth.SameOrigin(r) {
 		return errCrossSite
-	}
-	if o := r.Header.Get("Origin"); o != "" {
-		u, err := url.Parse(o)
-		if err != nil || u.Host == "" || u.Host != r.Host {
-			return errCrossSite
-		}
 	}
 	return nil
 }
