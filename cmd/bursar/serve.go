@@ -4,7 +4,9 @@ import (
 	"context"
 	"time"
 
+	"bursar/internal/audit"
 	"bursar/internal/guard"
+	"bursar/internal/privacy"
 	"bursar/internal/server"
 )
 
@@ -26,6 +28,7 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may run after SIGTERM")
 	wafMode := fs.String("waf", "on", "web application firewall (OWASP Core Rule Set): on (block), detect (log only) or off")
 	wafParanoia := fs.Int("waf-paranoia", 1, "Core Rule Set paranoia level, 1 to 4: higher catches more and wrongly blocks more")
+	purgeEvery := fs.Duration("purge-interval", 24*time.Hour, "how often to remove the documents past their retention period (as bursar purge does); every replica may, they take turns; 0 turns it off")
 	wafCache := fs.Int("waf-verdict-cache", guard.DefaultVerdictCacheSize, "how many clean WAF verdicts on requests without a body to remember, so that a repeated request is not inspected again; 0 turns it off")
 	if err := parse(io, fs, args); err != nil {
 		return err
@@ -45,6 +48,9 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 	}
 	if *wafParanoia < 1 || *wafParanoia > 4 {
 		return usagef("invalid --waf-paranoia (%s) %d: must be 1 to 4", envName("waf-paranoia"), *wafParanoia)
+	}
+	if *purgeEvery < 0 {
+		return usagef("invalid --purge-interval (%s) %s: must be 0 (off) or positive", envName("purge-interval"), *purgeEvery)
 	}
 	if *wafCache < 0 {
 		return usagef("invalid --waf-verdict-cache (%s) %d: must be 0 (off) or more", envName("waf-verdict-cache"), *wafCache)
@@ -94,6 +100,10 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 			log.Error("re-encryption of sealed values stopped", "err", err)
 		}
 	}()
+	if *purgeEvery > 0 {
+		purger := &privacy.Service{Store: st, Now: time.Now}
+		go purger.PurgeEvery(ctx, &audit.Log{Store: st, Keys: keys, Now: time.Now}, *purgeEvery, log)
+	}
 	if v := st.Vault(); v != nil {
 		idCfg.Sealer = v
 	}

@@ -3,6 +3,7 @@ package privacy
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"bursar/internal/audit"
@@ -100,6 +101,33 @@ func (s *Service) purgeOrg(ctx context.Context, log *audit.Log, orgID string, dr
 		r.Units = append(r.Units, batch...)
 		if len(batch) < PurgeBatch {
 			return r, nil
+		}
+	}
+}
+
+// PurgeEvery runs Purge every interval until ctx ends, and logs what each
+// run removed or why it failed; a failed run is tried again at the next
+// tick. Every replica may run it: purges take turns (Store.LockPurge),
+// and one finds nothing left that another removed.
+func (s *Service) PurgeEvery(ctx context.Context, log *audit.Log, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		reports, err := s.Purge(ctx, log, false)
+		n := 0
+		for _, r := range reports {
+			n += len(r.Units)
+		}
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Error("purge of documents past retention failed", "err", err, "purged", n)
+		case n > 0:
+			logger.Info("purged documents past retention", "invoices", n, "organizations", len(reports))
 		}
 	}
 }
