@@ -106,6 +106,11 @@ func dump(t *testing.T, db *sql.DB) map[string]table {
 // and each restored row is the version of one of the two moments (rows
 // the load writes are never changed after their transaction; the counters
 // that do change are checked for consistency instead).
+//
+// The counters are rows that the writers raise while the backup runs: the
+// snapshot falls between the two reads, so their value is neither moment's.
+var counters = map[string]bool{"audit_trees": true, "number_series": true}
+
 func compareSnapshot(before, after, restored map[string]table) []string {
 	var problems []string
 	for name, rows := range after {
@@ -120,7 +125,7 @@ func compareSnapshot(before, after, restored map[string]table) []string {
 			a, inAfter := after[name][key]
 			if !inBefore && !inAfter {
 				problems = append(problems, fmt.Sprintf("%s: row %s was never in the source", name, key))
-			} else if got != b && got != a {
+			} else if got != b && got != a && !counters[name] {
 				problems = append(problems, fmt.Sprintf("%s: row %s = %s, want the source's %s or %s", name, key, got, b, a))
 			}
 		}

@@ -214,6 +214,34 @@ func findBinaries() (string, error) {
 	return "", ErrNoPostgres
 }
 
+// Bin returns the path of one of PostgreSQL's programs (pg_dump,
+// pg_restore, psql) from the directory of the server binaries that the
+// throw-away cluster runs, so that client and server versions match; or,
+// with BURSAR_TEST_DATABASE_URL set, the program found on PATH. Without
+// PostgreSQL it skips the test, or fails it under CI=true, as URL does.
+func Bin(t testing.TB, name string) string {
+	t.Helper()
+	if os.Getenv(EnvURL) != "" {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			t.Fatalf("pgtest: %s: %v", name, err)
+		}
+		return p
+	}
+	dir, err := findBinaries()
+	switch {
+	case errors.Is(err, ErrNoPostgres) && os.Getenv("CI") == "true":
+		t.Fatalf("%v; CI=true requires PostgreSQL (apt-get install postgresql)", err)
+	case err != nil:
+		t.Skipf("%v; install PostgreSQL or set %s", err, EnvURL)
+	}
+	p := filepath.Join(dir, name)
+	if !isFile(p) {
+		t.Fatalf("pgtest: %s is not beside initdb in %s", name, dir)
+	}
+	return p
+}
+
 // version reads the major version out of /usr/lib/postgresql/NN/bin.
 func version(dir string) int {
 	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"bursar/internal/audit"
+	"bursar/internal/customer"
+	"bursar/internal/invoice"
+	"bursar/internal/org"
+	"bursar/internal/party"
+	"bursar/internal/store/pgtest"
+)
+
+// pgTables reads every table of a PostgreSQL database as dump does a
+// SQLite one: rows by primary key, each as text.
+func pgTables(t *testing.T, db *sql.DB) map[string]table {
+	t.Helper()
+	var tables []string
+	rows, err := db.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	out := map[string]table{}
+	for _, name := range tables {
+		pk := map[string]bool{}
+		keys, err := db.Query(`SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+			WHERE i.indrelid = $1::regclass AND i.indisprimary`, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for keys.Next() {
+			var c string
+			if err := keys.Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			pk[c] = true
+		}
+		keys.Close()
+		rows, err := db.Query(`SELECT * FROM "` + name + `"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		tb := table{}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			var row, key []string
+			for i, v := range vals {
+				s := fmt.Sprintf("%T:%v", v, v)
+				if b, ok := v.([]byte); ok {
+					s = fmt.Sprintf("blob:%x", b)
+				}
+				if tm, ok := v.(time.Time); ok {
+					s = "time:" + tm.UTC().Format(time.RFC3339Nano)
+				}
+				row = append(row, s)
+				if pk[cols[i]] {
+					key = append(key, s)
+				}
+			}
+			if len(pk) == 0 {
+				key = row
+			}
+			tb[strings.Join(key, "|")] = strings.Join(row, "|")
+		}
+		rows.Close()
+		out[name] = tb
+	}
+	return out
+}
+
+// TestPostgresBackupUnderLoadRestores backs up a PostgreSQL database with
+// bursar backup (pg_dump) while goroutines create and finalize invoices,
+// decrypts it with bursar restore --pg-archive, restores the archive with
+// pg_restore into a new database, verifies the audit log there and
+// compares every table with the source at the backup's moment.
+func TestPostgresBackupUnderLoadRestores(t *testing.T) {
+	ctx := context.Background()
+	sf := storeFlags{dataDir: t.TempDir(), databaseURL: pgtest.URL(t)}
+	pgDump, pgRestore := pgtest.Bin(t, "pg_dump"), pgtest.Bin(t, "pg_restore")
+	st, err := openStore(ctx, sf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	keys, err := auditKeys(sf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &audit.Log{Store: st, Keys: keys, Now: time.Now}
+	o, err := org.New(org.Input{Name: "Acme", Email: "owner@acme.example", DefaultCurrency: "EUR", TimeZone: "UTC",
+		Address: party.Address{Line1: "Hauptstr. 1", City: "Berlin", PostalCode: "10115", Country: "DE"}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InsertOrganization(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	cus, err := (&customer.Service{Store: st, Now: time.Now}).Create(ctx, o.ID, "EUR", customer.Input{Name: "Globex", Email: "ap@globex.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoices := &invoice.Service{Store: st, Now: time.Now}
+
+	// The load: each invoice is created, finalized and audited in one
+	// transaction, so its rows never change once visible.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var made atomic.Int64
+	var loadErr atomic.Value
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := st.InTx(ctx, func(ctx context.Context) error {
+					inv, err := invoices.Create(ctx, o.ID, invoice.Input{CustomerID: cus.ID, Lines: []invoice.LineInput{
+						{Description: fmt.Sprintf("work %d.%d", w, i), Quantity: "1", UnitPrice: "10.00"}}})
+					if err != nil {
+						return err
+					}
+					if inv, err = invoices.Finalize(ctx, o.ID, inv.ID); err != nil {
+						return err
+					}
+					return log.Append(ctx, &audit.Entry{Tree: o.ID, Actor: audit.Actor{Type: audit.ActorSystem, ID: "test"},
+						Action: "invoice.finalized", ObjectType: "invoice", ObjectID: inv.ID})
+				})
+				if err != nil {
+					loadErr.Store(err)
+					return
+				}
+				made.Add(1)
+			}
+		}()
+	}
+	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	defer stopLoad()
+	for made.Load() < 50 && loadErr.Load() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := pgTables(t, st.DB())
+	file := filepath.Join(t.TempDir(), "bursar.backup")
+	var out, errOut bytes.Buffer
+	io := stdio{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	if code := run(ctx, io, []string{"backup", "--database-url", sf.databaseURL, "--data-dir", sf.dataDir, "--out", file, "--pg-dump", pgDump}); code != 0 {
+		t.Fatalf("backup = %d: %s", code, errOut.String())
+	}
+	after := pgTables(t, st.DB())
+	atBackup := made.Load()
+	for made.Load() < atBackup+20 && loadErr.Load() == nil { // the load goes on after the backup
+		time.Sleep(10 * time.Millisecond)
+	}
+	stopLoad()
+	if err := loadErr.Load(); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, clear := range []string{"Globex", "ap@globex.example", "PGDMP", "work 0."} {
+		if bytes.Contains(raw, []byte(clear)) {
+			t.Errorf("the backup holds %q in clear", clear)
+		}
+	}
+
+	// Decrypt into an archive, which pg_restore loads into a new database.
+	archive := filepath.Join(t.TempDir(), "bursar.pgdump")
+	if code := run(ctx, io, []string{"restore", file, "--pg-archive", archive, "--backup-key", filepath.Join(sf.dataDir, "backup.key")}); code != 0 {
+		t.Fatalf("restore = %d: %s", code, errOut.String())
+	}
+	restoredURL := pgtest.URL(t)
+	// #nosec G204 -- the test's own PostgreSQL program and files
+	if b, err := exec.CommandContext(ctx, pgRestore, "--no-owner", "--no-privileges", "--exit-on-error", "--dbname", restoredURL, archive).CombinedOutput(); err != nil {
+		t.Fatalf("pg_restore: %v\n%s", err, b)
+	}
+	out.Reset()
+	if code := run(ctx, io, []string{"audit", "verify", "--database-url", restoredURL, "--data-dir", sf.dataDir}); code != 0 || !strings.Contains(out.String(), "audit log intact") {
+		t.Fatalf("audit verify of the restored database = %d: %s %s", code, out.String(), errOut.String())
+	}
+	rsf := storeFlags{dataDir: sf.dataDir, databaseURL: restoredURL}
+	rs, err := openStore(ctx, rsf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	// The restored copy opens its sealed values with the same key file.
+	if got, err := rs.GetCustomer(ctx, o.ID, cus.ID); err != nil || got.Email != "ap@globex.example" {
+		t.Errorf("restored customer = %+v, %v; want its email opened", got, err)
+	}
+	restored := pgTables(t, rs.DB())
+	for _, p := range append(compareSnapshot(before, after, restored), consistency(t, rs.DB())...) {
+		t.Error(p)
+	}
+	n := len(restored["invoices"])
+	if n < len(before["invoices"]) || n > len(after["invoices"]) {
+		t.Errorf("restored %d invoices, want between %d and %d", n, len(before["invoices"]), len(after["invoices"]))
+	}
+	t.Logf("restored %d invoices; %d before the backup, %d after it, %d at the end", n, len(before["invoices"]), len(after["invoices"]), made.Load())
+}
