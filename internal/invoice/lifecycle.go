@@ -143,11 +143,7 @@ func (s *Service) Finalize(ctx context.Context, orgID, id string) (*Invoice, err
 		if err := f.Err(); err != nil {
 			return err
 		}
-		o, err := s.Store.GetOrganization(ctx, orgID)
-		if err != nil {
-			return err
-		}
-		cus, err := s.Store.GetCustomer(ctx, orgID, inv.CustomerID)
+		o, cus, err := s.Store.GetParties(ctx, orgID, inv.CustomerID)
 		if err != nil {
 			return err
 		}

@@ -33,6 +33,9 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 
 	GetOrganization(ctx context.Context, orgID string) (*org.Organization, error)
+	// GetParties reads the organization and its customer, the seller and
+	// the buyer of a document being finalized, together.
+	GetParties(ctx context.Context, orgID, customerID string) (*org.Organization, *customer.Customer, error)
 	GetCustomer(ctx context.Context, orgID, id string) (*customer.Customer, error)
 	// GetCustomerToInvoice reads a customer about to be invoiced and when
 	// its personal data was erased (nil if it was not), and holds a shared

@@ -4,9 +4,11 @@ import (
 	"time"
 
 	"context"
+	"strings"
 
 	"bursar/internal/customer"
 	"bursar/internal/errs"
+	"bursar/internal/org"
 	"bursar/internal/vault"
 )
 
@@ -104,6 +106,39 @@ func (s *Store) GetCustomerToInvoice(ctx context.Context, orgID, id string) (*cu
 		return nil, nil, err
 	}
 	return c, erased, nil
+}
+
+// GetParties implements invoice.Store: the organization (the seller) and
+// its customer (the buyer) in one statement.
+func (s *Store) GetParties(ctx context.Context, orgID, customerID string) (*org.Organization, *customer.Customer, error) {
+	row := s.queryRow(ctx, "SELECT "+prefixed("c.", customerCols)+", "+prefixed("o.", orgCols)+
+		" FROM customers c JOIN organizations o ON o.id = c.org_id WHERE c.org_id = ? AND c.id = ?", orgID, customerID)
+	// The customer's scan hands its destinations to the organization's,
+	// which scans the whole row; each then opens its own sealed values.
+	var o *org.Organization
+	c, err := s.scanCustomer(ctx)(scanFunc(func(cdests ...any) error {
+		var err error
+		o, err = s.scanOrg(ctx, scanFunc(func(odests ...any) error { return row.Scan(append(cdests, odests...)...) }))
+		return err
+	}))
+	if err := s.getOne(err, "customer", customerID); err != nil {
+		return nil, nil, err
+	}
+	return o, c, nil
+}
+
+// scanFunc is a scanner made of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// prefixed qualifies each column of a list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, p := range parts {
+		parts[i] = alias + p
+	}
+	return strings.Join(parts, ", ")
 }
 
 // scanAlso scans a row's leading columns into the destinations its caller

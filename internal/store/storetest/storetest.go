@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) *sqlstore.Store) {
 		{"Organizations", testOrganizations},
 		{"Customers", testCustomers},
 		{"CustomerCredit", testCustomerCredit},
+		{"Parties", testParties},
 		{"DeleteCustomer", testDeleteCustomer},
 		{"Products", testProducts},
 		{"TaxRates", testTaxRates},
