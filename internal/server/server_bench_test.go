@@ -16,14 +16,20 @@ import (
 	"bursar/internal/auth"
 	"bursar/internal/org"
 	"bursar/internal/server"
+	"bursar/internal/store/pgtest"
+	"bursar/internal/store/postgres"
 	"bursar/internal/store/sqlite"
 	"bursar/internal/store/sqlstore"
 	"bursar/internal/vault"
 )
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 // BenchmarkGetInvoice measures the server's whole handler chain for GET
-// /v1/invoices/{id} on SQLite, without the network, to find where a
-// request's time goes (go test -bench GetInvoice -cpuprofile ...).
+// /v1/invoices/{id} on each store, without the network, to find where a
+// request's time goes (go test -bench GetInvoice -cpuprofile ...). One
+// client at a time: the difference between the stores is what a read
+// costs in process (SQLite) or over a connection (PostgreSQL).
 func BenchmarkGetInvoice(b *testing.B) {
 	ctx := context.Background()
 	// Sealed as bursar serve runs: the buyer and seller snapshots are
@@ -32,11 +38,26 @@ func BenchmarkGetInvoice(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bursar.db"), sqlstore.WithKEK(kek))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	b.Run("store=sqlite", func(b *testing.B) {
+		st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bursar.db"), sqlstore.WithKEK(kek))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchmarkGetInvoice(b, st)
+	})
+	b.Run("store=postgres", func(b *testing.B) {
+		st, err := postgres.Open(ctx, pgtest.URL(b), sqlstore.WithKEK(kek))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchmarkGetInvoice(b, st)
+	})
+}
+
+func benchmarkGetInvoice(b *testing.B, st *sqlstore.Store) {
+	ctx := context.Background()
 	o, err := org.New(org.Input{Name: "Bench", DefaultCurrency: "EUR"}, time.Now())
 	if err != nil {
 		b.Fatal(err)
