@@ -17,6 +17,7 @@ import (
 
 	"bursar/internal/audit"
 	"bursar/internal/auth"
+	"bursar/internal/auth/mfa"
 	"bursar/internal/catalog"
 	"bursar/internal/customer"
 	"bursar/internal/guard"
@@ -67,6 +68,11 @@ type Deps struct {
 	// /v1/users) and lets a session cookie stand for an API key; nil
 	// leaves those routes answering 404 and the API to keys alone.
 	Identity *auth.Identity
+	// MFA, if set with Identity, serves second factors: the sign-in's
+	// challenge, enrolment, passkey sign-in, step-up and the
+	// organization's "MFA required" setting; nil leaves those routes
+	// answering 404 and no user with a second factor.
+	MFA *mfa.Service
 
 	// Tokens, if set, accepts OAuth 2.0 bearer tokens (JWTs) from the
 	// organizations' identity providers besides API keys; OAuthProviders
@@ -107,7 +113,7 @@ func New(d Deps) http.Handler {
 		panic("api: Deps.Audit is required: every change must be audited") // a wiring error
 	}
 	a := &api{Deps: d, mux: http.NewServeMux()}
-	a.routes = append(a.routeTable(), a.identityRoutes()...)
+	a.routes = append(append(a.routeTable(), a.identityRoutes()...), a.mfaRoutes()...)
 	for _, rt := range a.routes {
 		if err := rt.check(); err != nil {
 			panic(err) // a programming error, caught by every test

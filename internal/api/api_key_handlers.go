@@ -36,6 +36,11 @@ func (a *api) createAPIKey(w http.ResponseWriter, r *http.Request, c caller) err
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	// A user who makes a key needs a fresh authentication: a stolen
+	// session must not mint a credential that outlives it.
+	if err := a.stepUp(c); err != nil {
+		return err
+	}
 	var f errs.Fields
 	for i, s := range in.Scopes {
 		if grantsMore(s, c.scopes()) {
@@ -126,6 +131,9 @@ func (a *api) revokeAPIKey(w http.ResponseWriter, r *http.Request, c caller) err
 		return err
 	}
 	if err := decodeEmpty(r); err != nil {
+		return err
+	}
+	if err := a.stepUp(c); err != nil {
 		return err
 	}
 	var k *auth.APIKey

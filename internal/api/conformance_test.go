@@ -35,7 +35,7 @@ func TestRouteTableMatchesDocumentAndMux(t *testing.T) {
 			if rt.Method != http.MethodPost {
 				t.Errorf("sign-in route %s is not a POST", key)
 			}
-		case rt.Resource == "(self)":
+		case rt.Resource == "(self)" || rt.Resource == "(challenge)":
 			if !strings.HasPrefix(rt.Pattern, "/v1/auth/") {
 				t.Errorf("route %s of one's own sessions is not under /v1/auth/", key)
 			}
@@ -251,6 +251,7 @@ func TestOpenAPIConformanceScenario(t *testing.T) {
 	}
 
 	identityScenario(t, e, a)
+	mfaScenario(t, e, a)
 
 	oauthScenario(t, a)
 

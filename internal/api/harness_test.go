@@ -23,6 +23,7 @@ import (
 	"bursar/internal/api"
 	"bursar/internal/audit"
 	"bursar/internal/auth"
+	"bursar/internal/auth/mfa"
 	"bursar/internal/catalog"
 	"bursar/internal/customer"
 	"bursar/internal/ident"
@@ -67,6 +68,7 @@ type env struct {
 	audit *audit.Log
 	// identity serves users and sessions; mail holds what it sent.
 	identity *auth.Identity
+	mfa      *mfa.Service
 	mail     *mailbox
 	spec     *spec
 
@@ -115,10 +117,12 @@ func newEnv(t *testing.T, opts ...func(*api.Deps)) *env {
 	}
 	box := &mailbox{}
 	d.Identity = &auth.Identity{Store: st, Mail: box, Now: now, BaseURL: "https://bursar.example"}
+	d.MFA = newMFA(t, st, auditLog, now)
+	d.Identity.SecondFactor = d.MFA
 	for _, o := range opts {
 		o(&d)
 	}
-	return &env{t: t, st: st, h: api.New(d), auth: keys, audit: d.Audit, identity: d.Identity, mail: box, spec: sp, covered: map[string]bool{}}
+	return &env{t: t, st: st, h: api.New(d), auth: keys, audit: d.Audit, identity: d.Identity, mfa: d.MFA, mail: box, spec: sp, covered: map[string]bool{}}
 }
 
 // tenant is an organization with an owner and a full-access key, made

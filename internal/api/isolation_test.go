@@ -10,19 +10,36 @@ import (
 	"bursar/internal/auth"
 )
 
-// Organization B's key calls every route of the table with organization
-// A's ids, to read and to write: every object of A is not found, no answer
-// holds anything of A, and A's data is the same after.
+// Organization B's key, and then B's owner signed in with a session, call
+// every route of the table with organization A's ids, to read and to
+// write: every object of A is not found, no answer holds anything of A,
+// and A's data is the same after.
 func TestOrganizationsAreIsolated(t *testing.T) {
 	t.Parallel()
+	t.Run("api key", func(t *testing.T) { t.Parallel(); isolated(t, false) })
+	t.Run("session", func(t *testing.T) { t.Parallel(); isolated(t, true) })
+}
+
+// doer sends a request as one caller.
+type doer interface {
+	do(method, path string, body any, opts ...opt) resp
+}
+
+func isolated(t *testing.T, session bool) {
 	// A is the server's admin organization: B may not touch the address
 	// rules, which are the whole server's.
 	var admin string
 	e := newEnv(t, withGuard, func(d *api.Deps) { d.ServerAdmin = func(orgID string) bool { return orgID == admin } })
-	a, b := e.tenant("Acme"), e.tenant("Beta")
+	a, bt := e.tenant("Acme"), e.tenant("Beta")
 	admin = a.org.ID
+	var b doer = bt
+	if session {
+		e.withPassword(bt.org.Email, goodPassword)
+		b = e.login(bt.org.Email, goodPassword)
+	}
 	fa := a.seed(t)
-	b.seed(t)
+	bt.seed(t)
+	inv := a.must(201, "POST", "/v1/users", map[string]any{"email": "invitee@acme.example", "role": "viewer"})["id"].(string)
 	rule := a.must(201, "POST", "/v1/ip-rules", map[string]any{"action": "deny", "cidr": "198.51.100.0/24", "note": "rule-of-acme"})["id"].(string)
 	before := a.snapshot(t)
 	ofA := []string{a.org.ID, fa.customer, fa.taxRate, fa.product, fa.draft, fa.open, fa.payment, fa.creditNote, fa.apiKey,
@@ -33,6 +50,7 @@ func TestOrganizationsAreIsolated(t *testing.T) {
 		"/v1/customers/": {fa.customer}, "/v1/products/": {fa.product}, "/v1/tax-rates/": {fa.taxRate},
 		"/v1/invoices/": {fa.draft, fa.open}, "/v1/credit-notes/": {fa.creditNote}, "/v1/payments/": {fa.payment},
 		"/v1/api-keys/": {fa.apiKey}, "/v1/ip-rules/": {rule}, "/v1/users/": {ownerOf(t, e, a)},
+		"/v1/invitations/": {inv},
 	}
 	// What B sends to each route: valid bodies, so that only the owner of
 	// the ids can make the answer differ; routes without an {id} name A's
@@ -51,6 +69,7 @@ func TestOrganizationsAreIsolated(t *testing.T) {
 		"POST /v1/invoices":               map[string]any{"customer_id": fa.customer, "lines": []any{map[string]any{"description": "x", "quantity": "1", "unit_price": "1.00"}}},
 		"POST /v1/credit-notes":           map[string]any{"invoice_id": fa.open, "reason": "x"},
 		"POST /v1/api-keys":               map[string]any{"scopes": []string{"read"}},
+		"PUT /v1/organization/mfa":        map[string]any{"required": false},
 		"GET /v1/customers":               "?email=billing%40customer-of-acme.example",
 		"GET /v1/invoices":                "?customer_id=" + fa.customer,
 		"GET /v1/credit-notes":            "?invoice_id=" + fa.open,

@@ -94,7 +94,7 @@ func (a *api) handle(rt route) http.Handler {
 				a.fail(w, r, err)
 				return
 			}
-		case rt.resource == self:
+		case rt.resource == self || rt.resource == challenge:
 			a.fail(w, r, errs.E(errs.Unauthorized, "unauthenticated", "sign in: this route serves a session only"))
 			return
 		default:

@@ -35,7 +35,7 @@ func (rt route) public() bool { return rt.resource == anyone }
 // matrix's and the API key scopes' resources (not public, sign-in or the
 // caller's own sessions).
 func (rt route) permissioned() bool {
-	return rt.resource != anyone && rt.resource != signin && rt.resource != self
+	return rt.resource != anyone && rt.resource != signin && rt.resource != self && rt.resource != challenge
 }
 
 // check refuses a route whose permission is missing or does not fit its
@@ -46,7 +46,7 @@ func (rt route) check() error {
 		return fmt.Errorf("api: public route %s %s must be a read-only GET", rt.method, rt.pattern)
 	case rt.resource == signin && rt.method != http.MethodPost:
 		return fmt.Errorf("api: sign-in route %s %s must be a POST", rt.method, rt.pattern)
-	case rt.resource == signin || rt.resource == self:
+	case rt.resource == signin || rt.resource == self || rt.resource == challenge:
 		if rt.h == nil {
 			return fmt.Errorf("api: route %s %s has no handler", rt.method, rt.pattern)
 		}

@@ -74,8 +74,9 @@ func checkCSRF(r *http.Request, secret string) error {
 
 // sessionCaller authenticates the request by its session cookie: the
 // session must be live, a state-changing request must pass the CSRF
-// checks, and, but on the routes of the caller's own sessions, the user
-// acts in one organization with the role of their membership there.
+// checks, and, but on the routes of the caller's own account, the user
+// acts in one organization with the role of their membership there, once
+// enrolled in a second factor if the organization requires one.
 func (a *api) sessionCaller(w http.ResponseWriter, r *http.Request, rt route, secret string) (caller, error) {
 	sess, u, err := a.Identity.Resume(r.Context(), secret)
 	if err != nil {
@@ -88,17 +89,24 @@ func (a *api) sessionCaller(w http.ResponseWriter, r *http.Request, rt route, se
 		}
 	}
 	c := caller{user: u, session: sess, secret: secret}
-	if rt.resource == self {
+	// A session that waits for its second factor reaches the challenge
+	// routes and nothing else.
+	switch {
+	case rt.resource == challenge:
 		return c, nil
-	}
-	if sess.State != auth.SessionActive {
+	case sess.State != auth.SessionActive:
 		return caller{}, errs.E(errs.Unauthorized, "mfa_required", "complete the second factor of this sign-in first")
+	case rt.resource == self:
+		return c, nil
 	}
 	m, err := a.membershipOf(r, u.ID)
 	if err != nil {
 		return caller{}, err
 	}
 	c.orgID, c.role = m.OrgID, m.Role
+	if err := a.mustEnrol(r.Context(), m.OrgID, u.ID); err != nil {
+		return caller{}, err
+	}
 	if err := a.Limiter.AllowKey(w, r, sess.ID, c.orgID); err != nil {
 		return caller{}, err
 	}

@@ -22,7 +22,7 @@ func (a *api) identityRoutes() []route {
 		{POST, "/v1/invitations/accept", signin, write, a.acceptInvitation},
 
 		{GET, "/v1/auth/session", self, read, a.getSession},
-		{POST, "/v1/auth/logout", self, write, a.logout},
+		{POST, "/v1/auth/logout", challenge, write, a.logout},
 		{POST, "/v1/auth/password", self, write, a.changePassword},
 		{GET, "/v1/auth/sessions", self, read, a.listSessions},
 		{DELETE, "/v1/auth/sessions/{id}", self, write, a.revokeSession},
@@ -32,6 +32,8 @@ func (a *api) identityRoutes() []route {
 		{POST, "/v1/users", "users", write, a.inviteUser},
 		{PATCH, "/v1/users/{id}", "users", write, a.updateUser},
 		{DELETE, "/v1/users/{id}", "users", write, a.removeUser},
+		{GET, "/v1/invitations", "users", read, a.listInvitations},
+		{DELETE, "/v1/invitations/{id}", "users", write, a.revokeInvitation},
 	}
 }
 

@@ -60,6 +60,41 @@ func (a *api) inviteUser(w http.ResponseWriter, r *http.Request, c caller) error
 	return nil
 }
 
+func (a *api) listInvitations(w http.ResponseWriter, r *http.Request, c caller) error {
+	q := parseQuery(r)
+	p := q.page("inv")
+	if err := q.err(); err != nil {
+		return err
+	}
+	l, err := fetchList(p, func(inv *auth.Invitation) string { return inv.ID }, func(p page.Params) ([]*auth.Invitation, error) {
+		return a.Identity.Invitations(r.Context(), c.orgID, p)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+// revokeInvitation withdraws an invitation not yet accepted.
+func (a *api) revokeInvitation(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := pathID(r, "inv", "invitation")
+	if err != nil {
+		return err
+	}
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		if err := a.Identity.RevokeInvitation(ctx, c.orgID, id); err != nil {
+			return nil, err
+		}
+		return &audit.Entry{Action: "invitation.revoked", ObjectType: "invitation", ObjectID: id}, nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 type acceptInput struct {
 	Token    string `json:"token"`
 	Name     string `json:"name"`

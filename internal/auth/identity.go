@@ -98,6 +98,12 @@ type IdentityStore interface {
 
 	InsertInvitation(ctx context.Context, inv *Invitation) error
 	GetInvitationByHash(ctx context.Context, hash []byte) (*Invitation, error)
+	// ListInvitations lists the organization's invitations not yet
+	// accepted, newest first.
+	ListInvitations(ctx context.Context, orgID string, p page.Params) ([]*Invitation, error)
+	// DeleteInvitation withdraws an invitation of the organization not
+	// yet accepted, or reports not found.
+	DeleteInvitation(ctx context.Context, orgID, id string) error
 	// MarkInvitationAccepted sets the acceptance time of an invitation not
 	// yet accepted, or reports not found: a token works once.
 	MarkInvitationAccepted(ctx context.Context, id string, at time.Time) error

@@ -143,6 +143,18 @@ func (s *Identity) AcceptInvitation(ctx context.Context, token, name, pw string)
 	return u, m, nil
 }
 
+// Invitations lists the organization's invitations not yet accepted,
+// newest first.
+func (s *Identity) Invitations(ctx context.Context, orgID string, p page.Params) ([]*Invitation, error) {
+	return s.Store.ListInvitations(ctx, orgID, p)
+}
+
+// RevokeInvitation withdraws an invitation not yet accepted: its link
+// stops working at once.
+func (s *Identity) RevokeInvitation(ctx context.Context, orgID, id string) error {
+	return s.Store.DeleteInvitation(ctx, orgID, id)
+}
+
 // ChangeRole gives a member another role. An admin may neither make an
 // owner nor change one; the last owner keeps the role.
 func (s *Identity) ChangeRole(ctx context.Context, orgID string, actorRole Role, userID string, role Role) (before, after *Membership, err error) {

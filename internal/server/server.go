@@ -148,6 +148,7 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 		Privacy:        &privacy.Service{Store: store, Now: now},
 
 		Identity: ids.Identity,
+		MFA:      ids.MFA,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", apiHandler)

@@ -4,25 +4,19 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"bursar/internal/auth"
 	"bursar/internal/auth/mfa"
+	"bursar/internal/auth/mfa/mfatest"
 	"bursar/internal/ident"
 	"bursar/internal/org"
 	"bursar/internal/store/sqlite"
@@ -159,143 +153,16 @@ func (s *testSealer) Open(_ context.Context, owner, table, column, rowID string,
 	return s.aead.Open(nil, ciphertext[:n], ciphertext[n:], sealerAD(owner, table, column, rowID))
 }
 
-// authenticator is a software WebAuthn authenticator: a P-256 key, a
-// credential id, a signature counter, and the client that wraps its
-// output in clientDataJSON for an origin, built by hand per WebAuthn
-// Level 3 (§6.1 authenticator data, §6.5.4 "none" attestation, §6.3.3
-// assertion signature).
-type authenticator struct {
-	key        *ecdsa.PrivateKey
-	credID     []byte
-	userHandle []byte
-	counter    uint32
-	origin     string
-	rpID       string
-	uv         bool
-}
-
-func newAuthenticator(t *testing.T) *authenticator {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := make([]byte, 32)
-	if _, err := rand.Read(id); err != nil {
-		t.Fatal(err)
-	}
-	return &authenticator{key: key, credID: id, origin: origin, rpID: rpID, uv: true}
-}
-
-var b64 = base64.RawURLEncoding
-
-// Authenticator data flags (WebAuthn §6.1).
-const (
-	flagUP = 0x01
-	flagUV = 0x04
-	flagAT = 0x40
-)
-
-func (a *authenticator) flags() byte {
-	if a.uv {
-		return flagUP | flagUV
-	}
-	return flagUP
-}
-
-func (a *authenticator) clientData(t *testing.T, typ string, challenge []byte) []byte {
-	t.Helper()
-	b, err := json.Marshal(map[string]any{"type": typ, "challenge": b64.EncodeToString(challenge), "origin": a.origin, "crossOrigin": false})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// create answers navigator.credentials.create(): a new credential with
-// "none" attestation, bound to the user handle.
-func (a *authenticator) create(t *testing.T, c *protocol.CredentialCreation, userHandle []byte) []byte {
-	t.Helper()
-	a.userHandle = userHandle
-	pub, err := a.key.PublicKey.ECDH()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := pub.Bytes() // 0x04 || X || Y
-	cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: raw[1:33], -3: raw[33:65]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rpHash := sha256.Sum256([]byte(a.rpID))
-	authData := append([]byte{}, rpHash[:]...)
-	authData = append(authData, a.flags()|flagAT)
-	authData = binary.BigEndian.AppendUint32(authData, a.counter)
-	authData = append(authData, make([]byte, 16)...) // AAGUID: none
-	authData = binary.BigEndian.AppendUint16(authData, uint16(len(a.credID)))
-	authData = append(authData, a.credID...)
-	authData = append(authData, cose...)
-	att, err := webauthncbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": authData})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := json.Marshal(map[string]any{
-		"id": b64.EncodeToString(a.credID), "rawId": b64.EncodeToString(a.credID), "type": "public-key",
-		"response": map[string]any{
-			"clientDataJSON":    b64.EncodeToString(a.clientData(t, "webauthn.create", c.Response.Challenge)),
-			"attestationObject": b64.EncodeToString(att),
-			"transports":        []string{"internal"},
-		},
-		"clientExtensionResults": map[string]any{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body
-}
-
-// get answers navigator.credentials.get(): it signs authenticatorData ||
-// SHA-256(clientDataJSON) with the counter incremented by step (0 for an
-// authenticator without a counter).
-func (a *authenticator) get(t *testing.T, c *protocol.CredentialAssertion, step uint32) []byte {
-	t.Helper()
-	a.counter += step
-	rpHash := sha256.Sum256([]byte(a.rpID))
-	authData := append([]byte{}, rpHash[:]...)
-	authData = append(authData, a.flags())
-	authData = binary.BigEndian.AppendUint32(authData, a.counter)
-	cd := a.clientData(t, "webauthn.get", c.Response.Challenge)
-	cdHash := sha256.Sum256(cd)
-	digest := sha256.Sum256(append(append([]byte{}, authData...), cdHash[:]...))
-	sig, err := ecdsa.SignASN1(rand.Reader, a.key, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := json.Marshal(map[string]any{
-		"id": b64.EncodeToString(a.credID), "rawId": b64.EncodeToString(a.credID), "type": "public-key",
-		"response": map[string]any{
-			"clientDataJSON":    b64.EncodeToString(cd),
-			"authenticatorData": b64.EncodeToString(authData),
-			"signature":         b64.EncodeToString(sig),
-			"userHandle":        b64.EncodeToString(a.userHandle),
-		},
-		"clientExtensionResults": map[string]any{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body
-}
-
 // register adds a passkey for the account with a new software
 // authenticator.
-func (e *env) register(t *testing.T, a mfa.Account, name string) (*authenticator, *mfa.Passkey, []string) {
+func (e *env) register(t *testing.T, a mfa.Account, name string) (*mfatest.Authenticator, *mfa.Passkey, []string) {
 	t.Helper()
 	creation, id, err := e.svc.BeginPasskeyRegistration(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev := newAuthenticator(t)
-	p, codes, err := e.svc.FinishPasskeyRegistration(ctx, a, id, name, dev.create(t, creation, []byte(a.UserID)))
+	dev := mfatest.NewAuthenticator(t, rpID, origin)
+	p, codes, err := e.svc.FinishPasskeyRegistration(ctx, a, id, name, dev.Create(t, creation, []byte(a.UserID)))
 	if err != nil {
 		t.Fatalf("FinishPasskeyRegistration: %v", err)
 	}

@@ -5,21 +5,22 @@ import (
 	"time"
 
 	"bursar/internal/auth/mfa"
+	"bursar/internal/auth/mfa/mfatest"
 	"bursar/internal/errs"
 )
 
 // loginAsSecondFactor runs a second-factor passkey sign-in with dev.
-func loginAsSecondFactor(t *testing.T, e *env, a mfa.Account, dev *authenticator, step uint32) (*mfa.Passkey, error) {
+func loginAsSecondFactor(t *testing.T, e *env, a mfa.Account, dev *mfatest.Authenticator, step uint32) (*mfa.Passkey, error) {
 	t.Helper()
 	assertion, id, err := e.svc.BeginPasskeyLogin(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e.svc.FinishPasskeyLogin(ctx, a, id, dev.get(t, assertion, step))
+	return e.svc.FinishPasskeyLogin(ctx, a, id, dev.Get(t, assertion, step))
 }
 
 // loginAlone runs a discoverable ("passkey alone") sign-in with dev.
-func loginAlone(t *testing.T, e *env, dev *authenticator, step uint32) (string, *mfa.Passkey, error) {
+func loginAlone(t *testing.T, e *env, dev *mfatest.Authenticator, step uint32) (string, *mfa.Passkey, error) {
 	t.Helper()
 	assertion, id, err := e.svc.BeginDiscoverableLogin(ctx)
 	if err != nil {
@@ -28,7 +29,7 @@ func loginAlone(t *testing.T, e *env, dev *authenticator, step uint32) (string, 
 	if len(assertion.Response.AllowedCredentials) != 0 {
 		t.Fatal("a discoverable sign-in names credentials")
 	}
-	return e.svc.FinishDiscoverableLogin(ctx, id, dev.get(t, assertion, step))
+	return e.svc.FinishDiscoverableLogin(ctx, id, dev.Get(t, assertion, step))
 }
 
 // TestPasskeyEndToEnd registers two passkeys with software authenticators
@@ -113,7 +114,7 @@ func TestPasskeyCloneDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 	clone := *dev
-	clone.counter = 2 // a copy of the key that signed fewer times
+	clone.Counter = 2 // a copy of the key that signed fewer times
 	_, err := loginAsSecondFactor(t, e, a, &clone, 1)
 	wantFailed(t, e, err, mfa.ReasonCloneDetected)
 	_, err = loginAsSecondFactor(t, e, a, dev, 10)
@@ -148,7 +149,7 @@ func TestPasskeyCeremonies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := dev.get(t, assertion, 1)
+	resp := dev.Get(t, assertion, 1)
 	if _, err := e.svc.FinishPasskeyLogin(ctx, a, id, resp); err != nil {
 		t.Fatal(err)
 	}
@@ -160,16 +161,16 @@ func TestPasskeyCeremonies(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.now = e.now.Add(mfa.CeremonyTTL + time.Second)
-	_, err = e.svc.FinishPasskeyLogin(ctx, a, id, dev.get(t, assertion, 1))
+	_, err = e.svc.FinishPasskeyLogin(ctx, a, id, dev.Get(t, assertion, 1))
 	wantFailed(t, e, err, mfa.ReasonExpired)
 
 	phish := *dev
-	phish.origin = "https://bursar.example.evil"
+	phish.Origin = "https://bursar.example.evil"
 	assertion, id, err = e.svc.BeginPasskeyLogin(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.svc.FinishPasskeyLogin(ctx, a, id, phish.get(t, assertion, 1))
+	_, err = e.svc.FinishPasskeyLogin(ctx, a, id, phish.Get(t, assertion, 1))
 	wantFailed(t, e, err, mfa.ReasonInvalid)
 
 	// A response to one ceremony does not finish another.
@@ -181,7 +182,7 @@ func TestPasskeyCeremonies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.svc.FinishPasskeyLogin(ctx, a, id, dev.get(t, first, 1))
+	_, err = e.svc.FinishPasskeyLogin(ctx, a, id, dev.Get(t, first, 1))
 	wantFailed(t, e, err, mfa.ReasonInvalid)
 
 	// Another user's ceremony is not this user's.
@@ -201,7 +202,7 @@ func TestPasskeyAloneRequiresUserVerification(t *testing.T) {
 	e := newEnv(t)
 	a := e.newAccount(t)
 	dev, _, _ := e.register(t, a, "Key")
-	dev.uv = false
+	dev.UV = false
 	_, _, err := loginAlone(t, e, dev, 1)
 	wantFailed(t, e, err, mfa.ReasonInvalid)
 	if _, err := loginAsSecondFactor(t, e, a, dev, 1); err != nil {

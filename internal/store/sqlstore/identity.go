@@ -163,6 +163,35 @@ func (s *Store) GetInvitationByHash(ctx context.Context, hash []byte) (*auth.Inv
 	return &inv, nil
 }
 
+func scanInvitation(sc scanner) (*auth.Invitation, error) {
+	var inv auth.Invitation
+	return &inv, sc.Scan(&inv.ID, &inv.OrgID, &inv.Email, &inv.Role, &inv.TokenHash, &inv.InvitedBy, timeDest{&inv.CreatedAt},
+		timeDest{&inv.ExpiresAt}, nullTimeDest{&inv.AcceptedAt})
+}
+
+// ListInvitations lists the organization's invitations not yet accepted,
+// newest first.
+func (s *Store) ListInvitations(ctx context.Context, orgID string, p page.Params) ([]*auth.Invitation, error) {
+	q := "SELECT " + invitationCols + " FROM invitations WHERE org_id = ? AND accepted_at IS NULL"
+	args := []any{orgID}
+	if p.StartingAfter != "" {
+		q += " AND id < ?"
+		args = append(args, p.StartingAfter)
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	return list(ctx, s, "invitations", q, append(args, p.Size()), scanInvitation)
+}
+
+// DeleteInvitation withdraws an invitation of the organization not yet
+// accepted, so that its link no longer works.
+func (s *Store) DeleteInvitation(ctx context.Context, orgID, id string) error {
+	n, err := s.exec(ctx, "DELETE FROM invitations WHERE org_id = ? AND id = ? AND accepted_at IS NULL", orgID, id)
+	if err != nil {
+		return s.fail(err, "delete", "invitation", id)
+	}
+	return touched(n, "invitation", id)
+}
+
 // MarkInvitationAccepted accepts an invitation once.
 func (s *Store) MarkInvitationAccepted(ctx context.Context, id string, at time.Time) error {
 	n, err := s.exec(ctx, "UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL", stamp(&at), id)
