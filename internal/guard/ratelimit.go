@@ -28,10 +28,15 @@ const (
 	ClassEvents Class = "events" // usage ingestion, POST /v1/events
 )
 
-// signInPrefixes select the sign-in class. The portal's sign-in pages do
-// not exist yet; their paths are reserved here so that they are limited
-// from their first day.
-var signInPrefixes = []string{"/login", "/auth/", "/v1/sessions"}
+// signInPrefixes select the sign-in class: every route that takes a
+// credential, a second factor or a token from a mail (the API's sign-in,
+// its second-factor challenge, passkey sign-in, step-up, password reset
+// and accepting an invitation), and the portal's sign-in pages. The rest
+// of /v1/auth (one's own sessions and factors) is ordinary API traffic: a
+// signed-in page reads it often, and the sign-in budget is a few requests
+// a minute.
+var signInPrefixes = []string{"/login", "/auth/", "/v1/sessions", "/v1/auth/login", "/v1/auth/passkey/",
+	"/v1/auth/password-reset", "/v1/auth/reauthenticate", "/v1/invitations/accept"}
 
 // ClassOf returns the class of a request path; ok is false for the health
 // checks, which are never limited (an orchestrator's probes must not be

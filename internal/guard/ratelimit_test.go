@@ -98,6 +98,17 @@ func TestClassOf(t *testing.T) {
 		{"/login", ClassSignIn, true},
 		{"/auth/oidc/callback", ClassSignIn, true},
 		{"/authors", ClassAPI, true},
+		{"/v1/auth/login", ClassSignIn, true},
+		{"/v1/auth/login/totp", ClassSignIn, true},
+		{"/v1/auth/login/passkey/finish", ClassSignIn, true},
+		{"/v1/auth/passkey/begin", ClassSignIn, true},
+		{"/v1/auth/password-reset", ClassSignIn, true},
+		{"/v1/auth/password-reset/confirm", ClassSignIn, true},
+		{"/v1/auth/reauthenticate", ClassSignIn, true},
+		{"/v1/invitations/accept", ClassSignIn, true},
+		{"/v1/invitations", ClassAPI, true},
+		{"/v1/auth/session", ClassAPI, true},
+		{"/v1/auth/mfa/passkeys", ClassAPI, true},
 		{"/i/tok", ClassAPI, true},
 	}
 	for _, tt := range tests {

@@ -190,3 +190,32 @@ func TestServerCutsOffSlowloris(t *testing.T) {
 	}
 	t.Errorf("a client sending one header byte every 50ms for %s was never cut off", time.Since(start))
 }
+
+// The sign-in budget covers every route that takes a credential, a second
+// factor or a mailed token, and only those: after it is spent, a second
+// factor or an invitation is refused as a password is, while the rest of
+// the API still answers from the same address.
+func TestServerSignInBudgetCoversCredentialRoutes(t *testing.T) {
+	limits := guard.DefaultLimits()
+	limits.SignIn.Address = guard.Limit{Requests: 2, Period: time.Minute, Burst: 2}
+	h := server.New(server.Config{Guard: server.GuardConfig{RateLimits: &limits}}, openStore(t), slog.New(slog.DiscardHandler), time.Now).Handler()
+	const addr = "198.51.100.7:1"
+	body := func() io.Reader {
+		return strings.NewReader(`{"email":"nobody@example.com","password":"not a password at all"}`)
+	}
+	jsonCT := http.Header{"Content-Type": {"application/json"}}
+	for range 2 {
+		if w, _ := serve(t, h, "POST", "/v1/auth/login", addr, body(), jsonCT); w.Code != 401 {
+			t.Fatalf("within the budget: %d %s", w.Code, w.Body)
+		}
+	}
+	for _, path := range []string{"/v1/auth/login", "/v1/auth/login/totp", "/v1/auth/passkey/finish", "/v1/auth/reauthenticate",
+		"/v1/auth/password-reset", "/v1/invitations/accept"} {
+		if w, p := serve(t, h, "POST", path, addr, strings.NewReader(`{}`), jsonCT); w.Code != 429 || p.Code != "rate_limited" {
+			t.Errorf("POST %s past the sign-in budget: %d %+v, want 429 rate_limited", path, w.Code, p)
+		}
+	}
+	if w, _ := serve(t, h, "GET", "/v1/auth/session", addr, nil, nil); w.Code != 401 {
+		t.Errorf("GET /v1/auth/session past the sign-in budget: %d, want 401 (not limited)", w.Code)
+	}
+}
