@@ -10,14 +10,24 @@ import (
 // SameOrigin reports whether a request made with a cookie comes from a
 // page of this site, as far as the browser says: Sec-Fetch-Site, when
 // sent, must be same-origin, and Origin, when sent, must name the
-// request's host. Clients that send neither (not a browser) pass; the
-// synchronizer token (CSRFToken) is what they must still show. The API
-// and the portal both check it (ASVS 5.0 3.5.1, 3.5.2).
+// request's host. Origin "null" passes only beside Sec-Fetch-Site
+// same-origin: browsers send it on a form post from a page whose
+// Referrer-Policy is no-referrer, as every Bursar page's is, while a
+// sandboxed frame of another site sends it too but then its Fetch
+// Metadata says cross-site. Clients that send neither header (not a
+// browser) pass; the synchronizer token (CSRFToken) is what they must
+// still show. The API and the portal both check it (ASVS 5.0 3.5.1,
+// 3.5.2).
 func SameOrigin(r *http.Request) bool {
-	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" {
 		return false
 	}
-	if o := r.Header.Get("Origin"); o != "" {
+	switch o := r.Header.Get("Origin"); {
+	case o == "":
+	case o == "null":
+		return site == "same-origin"
+	default:
 		u, err := url.Parse(o)
 		if err != nil || u.Host == "" || u.Host != r.Host {
 			return false

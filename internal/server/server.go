@@ -23,6 +23,7 @@ import (
 	"bursar/internal/invoice"
 	"bursar/internal/org"
 	"bursar/internal/privacy"
+	"bursar/internal/web"
 )
 
 // Store is everything the server needs from storage; both the SQLite and
@@ -152,6 +153,10 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", apiHandler)
+	// The portal serves every other path: its pages call the same
+	// identity and MFA services as the API.
+	mux.Handle("/", web.New(web.Deps{Identity: ids.Identity, MFA: ids.MFA, Orgs: store, Audit: auditLog, Logger: log,
+		Now: now, ClientAddr: guard.ClientAddrFrom}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"mime/quotedprintable"
@@ -16,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-webauthn/webauthn/webauthn"
-
 	"bursar/internal/auth"
 	"bursar/internal/auth/mfa"
 	"bursar/internal/auth/password"
@@ -29,7 +26,6 @@ import (
 	"bursar/internal/server"
 	"bursar/internal/store/sqlite"
 	"bursar/internal/store/sqlstore"
-	"bursar/internal/vault"
 	"bursar/internal/web"
 )
 
@@ -37,8 +33,8 @@ var ctx = context.Background()
 
 const goodPassword = "correct horse battery staple 42"
 
-// env is the portal over a fresh SQLite database, served on a loopback
-// port and reached as http://localhost:PORT. Chromium treats localhost as a
+// env is the real server (server.New, the portal at "/") over a fresh
+// SQLite database, served on a loopback port and reached as http://localhost:PORT. Chromium treats localhost as a
 // secure context: it keeps the __Host- cookies, which must be Secure, and
 // allows WebAuthn with "localhost" as the relying party id, which it would
 // refuse on a page with a certificate error (docs/portal.md).
@@ -54,23 +50,6 @@ type env struct {
 	org      *org.Organization
 }
 
-// secondFactor lets the identity service ask the MFA service, as the
-// server's wiring does.
-type secondFactor struct{ *mfa.Service }
-
-func (s secondFactor) VerifySecondFactor(ctx context.Context, userID, code string) (bool, error) {
-	var err error
-	if c := strings.ReplaceAll(strings.TrimSpace(code), " ", ""); len(c) == mfa.TOTPDigits {
-		err = s.VerifyTOTP(ctx, userID, c)
-	} else {
-		_, err = s.UseRecoveryCode(ctx, userID, code)
-	}
-	if errors.Is(err, mfa.ErrVerification) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bursar.db"))
@@ -83,39 +62,25 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	base := "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
-	kek, err := vault.EphemeralKEK()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wa, err := webauthn.New(&webauthn.Config{RPID: "localhost", RPDisplayName: "Bursar", RPOrigins: []string{base}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	box := mailtest.NewServer(t, mailtest.Options{})
 	sender, err := mail.New("smtp://"+box.Addr+"?from=bursar@example.com", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &mfa.Service{Store: st, Sealer: vault.New(kek, vault.NewMemoryKeyStore()), WebAuthn: wa, Issuer: "Bursar", Now: time.Now}
-	id := &auth.Identity{Store: st, Mail: sender, SecondFactor: secondFactor{m}, Now: time.Now, BaseURL: base}
-	e := &env{t: t, st: st, identity: id, mfa: m, mail: box, base: base}
-	e.portal = web.New(web.Deps{Identity: id, MFA: m, Orgs: st, Now: time.Now})
-	e.srv = httptest.NewUnstartedServer(withHeaders(e.portal))
+	// The real server: the WAF, rate limits and security headers in front
+	// of the portal, and the identity and MFA services it wires.
+	srv := server.New(server.Config{Addr: ln.Addr().String(), Identity: server.IdentityConfig{PublicURL: base, Mail: sender}},
+		st, slog.New(slog.DiscardHandler), time.Now)
+	ids := srv.Identity()
+	e := &env{t: t, st: st, identity: ids.Identity, mfa: ids.MFA, mail: box, base: base,
+		portal: web.New(web.Deps{Identity: ids.Identity, MFA: ids.MFA, Orgs: st})} // for its route table
+	e.srv = httptest.NewUnstartedServer(srv.Handler())
 	e.srv.Listener.Close()
 	e.srv.Listener = ln
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	e.org = e.newOrg("Acme GmbH")
 	return e
-}
-
-// withHeaders sets the portal's Content-Security-Policy as the server
-// does, so that the browser would refuse any inline script or style.
-func withHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", server.PortalContentSecurityPolicy)
-		h.ServeHTTP(w, r)
-	})
 }
 
 func (e *env) newOrg(name string) *org.Organization {
