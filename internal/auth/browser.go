@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"time"
@@ -34,22 +33,6 @@ func SameOrigin(r *http.Request) bool {
 		}
 	}
 	return true
-}
-
-// SignInVerified starts an active session for a user whose identity a
-// passkey alone has proved (mfa.Service.FinishDiscoverableLogin): a passkey
-// that verified the user is two factors in one, so no other is asked.
-func (s *Identity) SignInVerified(ctx context.Context, userID, userAgent string) (*LoginResult, error) {
-	u, err := s.Store.GetUser(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	now := s.Now().UTC()
-	sess, secret, err := s.startSession(ctx, u.ID, SessionActive, userAgent, now, now.Add(s.absolute()))
-	if err != nil {
-		return nil, err
-	}
-	return &LoginResult{User: u, Session: sess, Secret: secret}, nil
 }
 
 // SessionCookie is the session's cookie. The __Host- prefix makes the

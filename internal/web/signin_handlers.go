@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -142,27 +143,21 @@ func (h *Handler) showChallenge(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 // challenge checks a TOTP code or, for anything longer, a recovery code.
+// Each attempt counts in the sign-in throttle, like a password.
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, v *visitor) {
 	code := strings.TrimSpace(r.PostForm.Get("code"))
 	digits := strings.ReplaceAll(code, " ", "")
-	var err error
 	remaining := -1
-	if len(digits) == mfa.TOTPDigits {
-		err = h.MFA.VerifyTOTP(r.Context(), v.user.ID, digits)
-	} else {
-		remaining, err = h.MFA.UseRecoveryCode(r.Context(), v.user.ID, code)
-	}
-	if errors.Is(err, mfa.ErrVerification) {
-		h.event(r, "signin.mfa_failed", v.user.ID)
-		h.showChallenge(w, r, v, http.StatusUnauthorized, &view{Error: "The code was not accepted.",
-			Fields: map[string]string{"code": "This code is wrong, expired or already used. Try the current code of your app, or an unused recovery code."}})
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if !h.completeSignIn(w, r, v) {
+	ok := h.completeSignIn(w, r, v, func(ctx context.Context) error {
+		if len(digits) == mfa.TOTPDigits {
+			return h.MFA.VerifyTOTP(ctx, v.user.ID, digits)
+		}
+		var err error
+		remaining, err = h.MFA.UseRecoveryCode(ctx, v.user.ID, code)
+		return err
+	}, &view{Error: "The code was not accepted.", Fields: map[string]string{"code": "This code is wrong, expired or " +
+		"already used. Try the current code of your app, or an unused recovery code."}})
+	if !ok {
 		return
 	}
 	if remaining >= 0 {
@@ -172,12 +167,26 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request, v *visitor) 
 	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther) // #nosec G710 -- localPath keeps only a path of this site
 }
 
-// completeSignIn turns the pending session into an active one under a new
-// id, once the second factor is verified.
-func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, v *visitor) bool {
-	sess, secret, err := h.Identity.CompleteSecondFactor(r.Context(), v.sess)
+// completeSignIn runs verify, counted in the sign-in throttle, and on
+// success turns the pending session into an active one under a new id.
+// A refused factor shows the challenge again with failed; it reports
+// whether the visitor is now signed in.
+func (h *Handler) completeSignIn(w http.ResponseWriter, r *http.Request, v *visitor, verify func(ctx context.Context) error, failed *view) bool {
+	sess, secret, err := h.Identity.CompleteSignIn(r.Context(), v.sess, h.clientAddr(r), verify)
 	if err != nil {
-		h.fail(w, r, err)
+		var th *auth.ThrottledError
+		switch {
+		case errors.As(err, &th):
+			h.event(r, "signin.throttled", v.user.ID)
+			w.Header().Set("Retry-After", strconv.Itoa(int(th.RetryAfter.Seconds())))
+			h.showChallenge(w, r, v, http.StatusTooManyRequests, &view{Error: "Too many attempts. Please wait " +
+				strconv.Itoa(int(th.RetryAfter.Seconds())) + " seconds, then try again."})
+		case errors.Is(err, mfa.ErrVerification):
+			h.event(r, "signin.mfa_failed", v.user.ID)
+			h.showChallenge(w, r, v, http.StatusUnauthorized, failed)
+		default:
+			h.fail(w, r, err)
+		}
 		return false
 	}
 	v.sess, v.secret = sess, string(secret)
@@ -241,17 +250,12 @@ func (h *Handler) challengePasskeyOptions(w http.ResponseWriter, r *http.Request
 }
 
 func (h *Handler) challengePasskey(w http.ResponseWriter, r *http.Request, v *visitor) {
-	_, err := h.MFA.FinishPasskeyLogin(r.Context(), account(v.user), takeCeremony(w, r), []byte(r.PostForm.Get("credential")))
-	if errors.Is(err, mfa.ErrVerification) {
-		h.event(r, "signin.mfa_failed", v.user.ID)
-		h.showChallenge(w, r, v, http.StatusUnauthorized, &view{Error: "The passkey was not accepted. Try again, or use a code."})
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if h.completeSignIn(w, r, v) {
+	ceremony := takeCeremony(w, r)
+	ok := h.completeSignIn(w, r, v, func(ctx context.Context) error {
+		_, err := h.MFA.FinishPasskeyLogin(ctx, account(v.user), ceremony, []byte(r.PostForm.Get("credential")))
+		return err
+	}, &view{Error: "The passkey was not accepted. Try again, or use a code."})
+	if ok {
 		http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther) // #nosec G710 -- localPath keeps only a path of this site
 	}
 }
@@ -266,22 +270,31 @@ func (h *Handler) passkeySignInOptions(w http.ResponseWriter, r *http.Request, v
 }
 
 // passkeySignIn signs in with a passkey alone: the authenticator names
-// the user and verified them.
+// the user and verified them. The attempt counts in the address's sign-in
+// throttle.
 func (h *Handler) passkeySignIn(w http.ResponseWriter, r *http.Request, v *visitor) {
-	userID, _, err := h.MFA.FinishDiscoverableLogin(r.Context(), takeCeremony(w, r), []byte(r.PostForm.Get("credential")))
-	if errors.Is(err, mfa.ErrVerification) {
-		h.event(r, "signin.failed", userID)
-		h.show(w, r, v, http.StatusUnauthorized, "passkey_signin.html", &view{Title: "Sign in with a passkey", Script: true,
-			Error: "The passkey was not accepted. Try again, or sign in with your password."})
-		return
-	}
+	ceremony := takeCeremony(w, r)
+	var userID string
+	res, err := h.Identity.SignInWithPasskey(r.Context(), h.clientAddr(r), r.UserAgent(), func(ctx context.Context) (string, error) {
+		id, _, err := h.MFA.FinishDiscoverableLogin(ctx, ceremony, []byte(r.PostForm.Get("credential")))
+		userID = id
+		return id, err
+	})
 	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	res, err := h.Identity.SignInVerified(r.Context(), userID, r.UserAgent())
-	if err != nil {
-		h.fail(w, r, err)
+		vw := &view{Title: "Sign in with a passkey", Script: true}
+		var th *auth.ThrottledError
+		switch {
+		case errors.As(err, &th):
+			w.Header().Set("Retry-After", strconv.Itoa(int(th.RetryAfter.Seconds())))
+			vw.Error = "Too many sign-in attempts. Please wait " + strconv.Itoa(int(th.RetryAfter.Seconds())) + " seconds, then try again."
+			h.show(w, r, v, http.StatusTooManyRequests, "passkey_signin.html", vw)
+		case errors.Is(err, mfa.ErrVerification):
+			h.event(r, "signin.failed", userID)
+			vw.Error = "The passkey was not accepted. Try again, or sign in with your password."
+			h.show(w, r, v, http.StatusUnauthorized, "passkey_signin.html", vw)
+		default:
+			h.fail(w, r, err)
+		}
 		return
 	}
 	if v.sess != nil {
@@ -291,6 +304,6 @@ func (h *Handler) passkeySignIn(w http.ResponseWriter, r *http.Request, v *visit
 		}
 	}
 	auth.SetSessionCookie(w, res.Secret)
-	h.event(r, "signin.succeeded", userID)
+	h.event(r, "signin.succeeded", res.User.ID)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
