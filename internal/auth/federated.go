@@ -1,0 +1,43 @@
+package auth
+
+import "context"
+
+// SignInFederated starts a session for the user whom verify proves by an
+// organization's identity provider (internal/auth/sso), with the rules of
+// a password sign-in: the attempt is counted in the address's sign-in
+// throttle (a refused one stays counted), the session gets a new id, and
+// it waits for Bursar's second factor if the user has one. The provider's
+// own authentication methods are not taken for a second factor: Bursar
+// cannot tell what they proved (docs/security/sso.md).
+func (s *Identity) SignInFederated(ctx context.Context, address, userAgent string, verify func(ctx context.Context) (string, error)) (*LoginResult, error) {
+	now := s.Now().UTC()
+	addr := addressSubject(address)
+	prev, err := s.spend(ctx, addr, addressPolicy, now)
+	if err != nil {
+		return nil, err
+	}
+	userID, err := verify(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.giveBack(ctx, addr, prev, now)
+	u, err := s.Store.GetUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	state := SessionActive
+	if s.SecondFactor != nil {
+		has, err := s.SecondFactor.HasSecondFactor(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if has {
+			state = SessionMFAPending
+		}
+	}
+	sess, secret, err := s.startSession(ctx, u.ID, state, userAgent, now, now.Add(s.absolute()))
+	if err != nil {
+		return nil, err
+	}
+	return &LoginResult{User: u, Session: sess, Secret: secret, MFARequired: state == SessionMFAPending}, nil
+}
