@@ -14,7 +14,7 @@ import (
 // every route of the table with organization A's ids, to read and to
 // write: every object of A is not found, no answer holds anything of A,
 // and A's data is the same after.
-func TestOrganizationsAreIsolated(t *testing.T) {
+func TestASVS_8_4_1_OrganizationsAreIsolated(t *testing.T) {
 	t.Parallel()
 	t.Run("api key", func(t *testing.T) { t.Parallel(); isolated(t, false) })
 	t.Run("session", func(t *testing.T) { t.Parallel(); isolated(t, true) })

@@ -226,7 +226,7 @@ func TestPendingSessionReachesNothingElse(t *testing.T) {
 
 // A member of an organization that requires a second factor, who has
 // none, gets only their own account's routes until they enrol one.
-func TestASVS_6_3_2_OrganizationRequiresEnrolment(t *testing.T) {
+func TestASVS_6_3_3_OrganizationRequiresEnrolment(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	a := e.tenant("Acme")

@@ -31,10 +31,10 @@ func TestASVS_7_5_1_StepUpFreshness(t *testing.T) {
 	}
 }
 
-// TestASVS_6_3_2_OrgRequiresMFA: in an organization that requires MFA, a
+// TestASVS_6_3_3_OrgRequiresMFA: in an organization that requires MFA, a
 // member without a second factor must enrol before anything else; one
 // with TOTP or a passkey need not; recovery codes alone do not count.
-func TestASVS_6_3_2_OrgRequiresMFA(t *testing.T) {
+func TestASVS_6_3_3_OrgRequiresMFA(t *testing.T) {
 	e := newEnv(t)
 	orgID, other := e.newOrg(t), e.newOrg(t)
 	if err := e.svc.SetRequired(ctx, orgID, true); err != nil {
