@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"bursar/internal/audit"
 	"bursar/internal/auth"
 	"bursar/internal/auth/mfa"
+	"bursar/internal/auth/sso"
 	"bursar/internal/guard"
 	"bursar/internal/notify/mail"
 	"bursar/internal/vault"
@@ -44,6 +46,9 @@ type IdentityConfig struct {
 type Identity struct {
 	Identity *auth.Identity
 	MFA      *mfa.Service
+	// SSO signs members in with their organization's OpenID Connect
+	// provider; the API configures it, the portal runs its flow.
+	SSO *sso.Service
 }
 
 // newIdentity builds the identity and MFA services over the store. MFA
@@ -69,7 +74,13 @@ func newIdentity(cfg Config, store Store, auditLog *audit.Log, log *slog.Logger,
 		Record: mfaRecorder(auditLog)}
 	id := &auth.Identity{Store: store, Mail: sender, SecondFactor: m, Now: now, Logger: log, BaseURL: base,
 		SessionIdle: ic.SessionIdle, SessionAbsolute: ic.SessionAbsolute}
-	return Identity{Identity: id, MFA: m}
+	single := &sso.Service{Store: store, Identity: id, Audit: auditLog, Now: now, Logger: log, BaseURL: base}
+	if cfg.OAuthPrivateNetworks {
+		// The same choice as for machine clients' providers: an identity
+		// provider inside the server's network may be reached.
+		single.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	return Identity{Identity: id, MFA: m, SSO: single}
 }
 
 // publicURL is the configured public address, or the listening one.

@@ -17,6 +17,7 @@ import (
 	"bursar/internal/audit"
 	"bursar/internal/auth"
 	"bursar/internal/auth/mfa"
+	"bursar/internal/auth/sso"
 	"bursar/internal/catalog"
 	"bursar/internal/customer"
 	"bursar/internal/guard"
@@ -37,6 +38,7 @@ type Store interface {
 	auth.OAuthStore
 	auth.IdentityStore
 	mfa.Store
+	sso.Store
 	api.IdempotencyStore
 	privacy.Store
 	guard.RuleStore
@@ -77,7 +79,8 @@ type Config struct {
 	// TLS, if enabled, makes the server speak HTTPS only (and send HSTS).
 	TLS TLSConfig
 	// OAuthPrivateNetworks lets the server fetch identity providers'
-	// discovery documents and keys from loopback and private addresses
+	// discovery documents, keys and (for single sign-on) tokens from
+	// loopback and private addresses
 	// (an identity provider inside the same network); by default only
 	// public addresses are reached, so that an organization's settings
 	// cannot probe the server's own network.
@@ -155,7 +158,7 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 	mux.Handle("/v1/", apiHandler)
 	// The portal serves every other path: its pages call the same
 	// identity and MFA services as the API.
-	mux.Handle("/", web.New(web.Deps{Identity: ids.Identity, MFA: ids.MFA, Orgs: store, Audit: auditLog, Logger: log,
+	mux.Handle("/", web.New(web.Deps{Identity: ids.Identity, MFA: ids.MFA, SSO: ids.SSO, Orgs: store, Audit: auditLog, Logger: log,
 		Now: now, ClientAddr: guard.ClientAddrFrom}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -31,6 +31,7 @@ func (h *Handler) routeTable() []route {
 		{GET, "/accept-invitation", anyone, h.invitationPage},
 		{POST, "/accept-invitation", anyone, h.acceptInvitation},
 	}
+	rs = append(rs, h.ssoRoutes()...)
 	if h.MFA == nil {
 		return rs
 	}

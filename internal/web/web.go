@@ -22,6 +22,7 @@ import (
 	"bursar/internal/audit"
 	"bursar/internal/auth"
 	"bursar/internal/auth/mfa"
+	"bursar/internal/auth/sso"
 	"bursar/internal/org"
 )
 
@@ -39,6 +40,9 @@ type Deps struct {
 	// MFA runs TOTP, recovery codes and passkeys; nil leaves the pages of
 	// second factors answering 404 and sign-in to passwords alone.
 	MFA *mfa.Service
+	// SSO, if set, signs members in with their organization's OpenID
+	// Connect provider (/sso); nil leaves those pages answering 404.
+	SSO *sso.Service
 	// Orgs names the organizations a user belongs to; required.
 	Orgs org.Store
 	// Audit, if set, records sign-ins, sign-outs and revocations.

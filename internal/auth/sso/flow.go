@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -110,6 +111,13 @@ func (s *Service) provider(ctx context.Context, cfg *Config) (*oidc.Provider, er
 	p, err := oidc.NewProvider(dctx, cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("sso: discovery of %s: %w", cfg.Issuer, err)
+	}
+	// The browser is sent to the authorization endpoint and the code to the
+	// token endpoint: neither may be a page in the clear or another scheme.
+	for _, u := range []string{p.Endpoint().AuthURL, p.Endpoint().TokenURL} {
+		if !endpointURL(u) {
+			return nil, fmt.Errorf("sso: discovery of %s: endpoint %q is not an https:// URL", cfg.Issuer, u)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -362,4 +370,15 @@ func (s *Service) member(ctx context.Context, cfg *Config, email, name string) (
 	}
 	s.logger().InfoContext(ctx, "sso: member created at first sign-in", "org", cfg.OrgID, "user", u.ID, "new_user", isNew)
 	return u.ID, true, nil
+}
+
+// endpointURL reports whether a provider's endpoint is an absolute
+// https:// URL (http:// for a loopback host, as the issuer may be).
+func endpointURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil {
+		return false
+	}
+	h := u.Hostname()
+	return u.Scheme == "https" || u.Scheme == "http" && (h == "localhost" || h == "127.0.0.1" || h == "::1")
 }
