@@ -18,6 +18,7 @@ import (
 	"bursar/internal/audit"
 	"bursar/internal/auth"
 	"bursar/internal/auth/mfa"
+	"bursar/internal/auth/sso"
 	"bursar/internal/catalog"
 	"bursar/internal/customer"
 	"bursar/internal/guard"
@@ -80,6 +81,11 @@ type Deps struct {
 	// those routes answering 404).
 	Tokens         *auth.TokenVerifier
 	OAuthProviders auth.OAuthStore
+
+	// SSO, if set, serves the organizations' single sign-on settings at
+	// /v1/organization/sso (the portal runs the sign-in itself); nil
+	// leaves those routes answering 404.
+	SSO *sso.Service
 
 	// Audit records every change, in the change's transaction, and every
 	// refused request; required.

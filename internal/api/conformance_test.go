@@ -108,7 +108,7 @@ func TestOpenAPIDocumentIsServedWithoutKey(t *testing.T) {
 // must have been called.
 func TestOpenAPIConformanceScenario(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, withGuard, withTokens)
+	e := newEnv(t, withGuard, withTokens, withSSO)
 	a := e.tenant("Acme")
 	nobody := client{e: e}
 
@@ -254,6 +254,7 @@ func TestOpenAPIConformanceScenario(t *testing.T) {
 	mfaScenario(t, e, a)
 
 	oauthScenario(t, a)
+	ssoScenario(t, a)
 
 	for path, item := range e.spec.doc.Paths.Map() {
 		for method := range item.Operations() {

@@ -77,6 +77,9 @@ func (a *api) routeTable() []route {
 		{GET, "/v1/organization/oauth", "organization", read, a.getOAuthProvider},
 		{PUT, "/v1/organization/oauth", "organization", write, a.putOAuthProvider},
 		{DELETE, "/v1/organization/oauth", "organization", write, a.deleteOAuthProvider},
+		{GET, "/v1/organization/sso", "organization", read, a.getSSO},
+		{PUT, "/v1/organization/sso", "organization", write, a.putSSO},
+		{DELETE, "/v1/organization/sso", "organization", write, a.deleteSSO},
 		{GET, "/v1/organization/retention", "organization", read, a.getRetention},
 		{PATCH, "/v1/organization/retention", "organization", write, a.setRetention},
 

@@ -26,6 +26,9 @@ var Policy = map[string][]string{
 	// An identity provider's configuration holds no secret or personal
 	// data, and who trusts which issuer is what an auditor asks.
 	"oauth_provider": {"*"},
+	// Single sign-on's configuration as the API shows it: the client
+	// secret only as whether it is set or was replaced, never itself.
+	"sso_config": {"*"},
 	// People: the email of an invitation is hashed; a member's role and
 	// the session's public id are logged.
 	"invitation": {"role", "invited_by", "expires_at", "accepted_at"},

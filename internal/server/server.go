@@ -149,6 +149,7 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 
 		Tokens:         newTokenVerifier(cfg, store, log, now),
 		OAuthProviders: store,
+		SSO:            ids.SSO,
 		Privacy:        &privacy.Service{Store: store, Now: now},
 
 		Identity: ids.Identity,
