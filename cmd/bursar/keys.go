@@ -22,6 +22,7 @@ const keysSynopsis = "keys rotate [--kek] [--batch 200] [--wait 1m] | keys reenc
 // the key-encryption key file instead and wraps every organization's data
 // keys again with its new key: copy the rotated file to every replica.
 // keys reencrypt only runs the re-encryption (serve runs it at start too).
+// Both then retire the data keys that no sealed value uses any more.
 func runKeys(ctx context.Context, io stdio, args []string) error {
 	if len(args) == 0 || (args[0] != "rotate" && args[0] != "reencrypt") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -79,6 +80,9 @@ func runKeys(ctx context.Context, io stdio, args []string) error {
 	if err := reencrypt(ctx, st, *batch, nil); err != nil {
 		return err
 	}
+	// Retire what no replica may still seal with: after a rotation, the
+	// keys older than the wait; otherwise those older than a cache time.
+	settle := vault.DefaultCacheTTL
 	if sub == "rotate" {
 		select {
 		case <-time.After(*wait):
@@ -88,8 +92,17 @@ func runKeys(ctx context.Context, io stdio, args []string) error {
 		if err := reencrypt(ctx, st, *batch, nil); err != nil {
 			return err
 		}
+		settle = *wait
 	}
-	fmt.Fprintln(io.stdout, "every sealed value uses its organization's primary data key")
+	fmt.Fprintln(io.stdout, "every sealed value uses its owner's primary data key")
+	rs, err := st.RetireKeys(ctx, settle)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(io.stdout, "retired %d data keys that seal nothing any more\n", rs.Retired)
+	if rs.Skipped > 0 {
+		fmt.Fprintf(io.stderr, "%d key rings changed within %s or meanwhile: run keys reencrypt later to retire their old keys\n", rs.Skipped, settle)
+	}
 	return nil
 }
 

@@ -83,6 +83,17 @@ func TestKeysRotate(t *testing.T) {
 			t.Errorf("%d values under key %d after keys rotate, want all under %d", n, id, after)
 		}
 	}
+	// The old keys seal nothing any more: they are retired, the
+	// organization's and its owner's alike.
+	if keys, err := st.Vault().KeyIDs(ctx, o.ID); err != nil || len(keys) != 1 || keys[0] != after {
+		t.Errorf("keys of %s after keys rotate: %v, %v; want only %d", o.ID, keys, err, after)
+	}
+	if !strings.Contains(stdout, "retired 3 data keys") { // the organization's, its owner's, the installation's
+		t.Errorf("keys rotate did not retire the 3 old keys:\n%s", stdout)
+	}
+	if u, err := st.GetUserByEmail(ctx, "OWNER@keys.example"); err != nil || u.Email != "owner@keys.example" {
+		t.Errorf("owner by email after keys rotate: %+v, %v", u, err)
+	}
 	st.Close()
 
 	if code, stdout, stderr := runCmd(t, nil, "keys", "rotate", "--kek", "--data-dir", dir); code != 0 {

@@ -8,6 +8,7 @@ import (
 	"bursar/internal/guard"
 	"bursar/internal/privacy"
 	"bursar/internal/server"
+	"bursar/internal/vault"
 )
 
 func runServe(ctx context.Context, io stdio, args []string) error {
@@ -94,10 +95,21 @@ func runServe(ctx context.Context, io stdio, args []string) error {
 		return err
 	}
 	// Seal what is still in clear (rows written before sealing existed)
-	// and what a replica sealed with an older key, beside the requests.
+	// and what a replica sealed with an older key, beside the requests;
+	// then retire the data keys that seal nothing any more.
 	go func() {
-		if err := reencrypt(ctx, st, 200, log); err != nil && ctx.Err() == nil {
-			log.Error("re-encryption of sealed values stopped", "err", err)
+		if err := reencrypt(ctx, st, 200, log); err != nil {
+			if ctx.Err() == nil {
+				log.Error("re-encryption of sealed values stopped", "err", err)
+			}
+			return
+		}
+		rs, err := st.RetireKeys(ctx, vault.DefaultCacheTTL)
+		if err != nil && ctx.Err() == nil {
+			log.Error("retirement of old data keys stopped", "err", err)
+		}
+		if rs.Retired > 0 {
+			log.Info("retired data keys that seal nothing any more", "keys", rs.Retired)
 		}
 	}()
 	if *purgeEvery > 0 {

@@ -48,6 +48,10 @@ type WrappedKeys struct {
 	// Version counts the changes of the row; an update names the version
 	// it replaces, so that two rotations cannot overwrite each other.
 	Version int64
+	// Changed is when the keys were last created, rotated, rewrapped or
+	// retired: Retire waits until every replica's cache has seen the
+	// change.
+	Changed time.Time
 }
 
 // Errors of the key store.
@@ -60,7 +64,17 @@ var (
 	// ErrCannotOpen reports a ciphertext that does not open: tampered,
 	// moved to another row or column, or sealed with a key no longer held.
 	ErrCannotOpen = errors.New("vault: value cannot be opened")
+	// ErrKeysRecent reports keys changed too recently to retire any: a
+	// replica may still seal with the previous primary key.
+	ErrKeysRecent = errors.New("vault: keys changed too recently to retire old ones")
 )
+
+// ServerOwner is the owner of the installation's own key ring, which
+// belongs to no organization and no user. Its blind-index key indexes
+// what is looked up before its owner is known: the email a person signs
+// in with names the user, so the index of users' and invitations' emails
+// cannot be keyed by the user or an organization.
+const ServerOwner = "server"
 
 // KeyStore keeps the wrapped data keys of the organizations (the store
 // implements it over the vault_keys table).
@@ -346,6 +360,7 @@ func (v *Vault) create(ctx context.Context, org string) (WrappedKeys, bool, erro
 		return WrappedKeys{}, false, err
 	}
 	w.Version = 1
+	w.Changed = v.now()
 	if err := v.keys.CreateOrgKeys(ctx, org, w); err != nil {
 		if errors.Is(err, ErrKeysChanged) {
 			return v.keys.OrgKeys(ctx, org)
@@ -448,7 +463,7 @@ func (v *Vault) rotateOnce(ctx context.Context, org string) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	nw.Version = w.Version + 1
+	nw.Version, nw.Changed = w.Version+1, v.now()
 	if err := v.keys.UpdateOrgKeys(ctx, org, nw); err != nil {
 		return 0, err
 	}
@@ -482,7 +497,7 @@ func (v *Vault) rewrapOnce(ctx context.Context, org string) error {
 	if err != nil {
 		return err
 	}
-	nw.Version = w.Version + 1
+	nw.Version, nw.Changed = w.Version+1, v.now()
 	return v.keys.UpdateOrgKeys(ctx, org, nw)
 }
 

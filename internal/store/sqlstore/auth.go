@@ -8,15 +8,6 @@ import (
 	"bursar/internal/page"
 )
 
-// InsertUser stores a new user; the email is unique.
-func (s *Store) InsertUser(ctx context.Context, u *auth.User) error {
-	if _, err := s.exec(ctx, "INSERT INTO users (id, email, name, created_at, password_hash, email_verified_at) VALUES (?, ?, ?, ?, ?, ?)",
-		u.ID, u.Email, u.Name, stamp(&u.CreatedAt), u.PasswordHash, stampPtr(&u.EmailVerifiedAt)); err != nil {
-		return s.fail(err, "insert", "user", u.ID)
-	}
-	return nil
-}
-
 // InsertMembership gives a user a role in an organization.
 func (s *Store) InsertMembership(ctx context.Context, m *auth.Membership) error {
 	if _, err := s.exec(ctx, "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",

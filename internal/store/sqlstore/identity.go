@@ -7,29 +7,104 @@ import (
 	"time"
 
 	"bursar/internal/auth"
+	"bursar/internal/auth/mfa"
 	"bursar/internal/errs"
 	"bursar/internal/page"
+	"bursar/internal/vault"
 )
 
 const userCols = "id, email, name, created_at, password_hash, email_verified_at"
 
-func scanUser(sc scanner) (*auth.User, error) {
+// User emails are sealed under the user's own keys (mfa.UserOwner, as the
+// user's TOTP seed): a user belongs to no one organization. They are found
+// by a blind index keyed by the installation's index key (serverIndex),
+// since sign-in looks the user up by email before knowing who it is.
+
+// serverIndex is the blind index of a normalized value looked up before
+// its owner is known (an email at sign-in), keyed by the installation's
+// index key (vault.ServerOwner) over the place "identity" and column. It
+// hashes an email alike in users and invitations, so an address's
+// invitations and its account match. Without a vault it is the value
+// itself, as every index of a store in clear.
+func (s *Store) serverIndex(ctx context.Context, column, normalized string) (string, error) {
+	if s.vault == nil {
+		return normalized, nil
+	}
+	return s.vault.BlindIndex(ctx, vault.ServerOwner, "identity", column, normalized)
+}
+
+// emailIndexes are the values of email_bidx that find email: its blind
+// index, and its normalized form, which rows written before sealing hold
+// until the re-encryption job seals them (migration 0010). An address
+// (with its @) never equals a blind index (base64url).
+func (s *Store) emailIndexes(ctx context.Context, email string) (bidx, legacy string, err error) {
+	legacy = vault.NormalizeEmail(email)
+	bidx, err = s.serverIndex(ctx, "email", legacy)
+	return bidx, legacy, err
+}
+
+// openUserEmail opens a user's email read from the database.
+func (s *Store) openUserEmail(ctx context.Context, userID string, email *string) error {
+	x := s.opener(ctx, mfa.UserOwner(userID), "users", userID)
+	x.open("email", email)
+	return x.err
+}
+
+func (s *Store) scanUser(ctx context.Context, sc scanner) (*auth.User, error) {
 	var u auth.User
-	return &u, sc.Scan(&u.ID, &u.Email, &u.Name, timeDest{&u.CreatedAt}, &u.PasswordHash, nullTimeDest{&u.EmailVerifiedAt})
+	if err := sc.Scan(&u.ID, &u.Email, &u.Name, timeDest{&u.CreatedAt}, &u.PasswordHash, nullTimeDest{&u.EmailVerifiedAt}); err != nil {
+		return nil, err
+	}
+	return &u, s.openUserEmail(ctx, u.ID, &u.Email)
+}
+
+// InsertUser stores a new user; the email is unique, compared
+// case-insensitively through its blind index.
+func (s *Store) InsertUser(ctx context.Context, u *auth.User) error {
+	bidx, legacy, err := s.emailIndexes(ctx, u.Email)
+	if err != nil {
+		return s.fail(err, "insert", "user", u.ID)
+	}
+	if bidx != legacy {
+		// The unique index cannot see a row written before sealing,
+		// whose index is still the address itself.
+		var n int
+		if err := s.queryRow(ctx, "SELECT COUNT(*) FROM users WHERE email_bidx = ?", legacy).Scan(&n); err != nil {
+			return s.fail(err, "insert", "user", u.ID)
+		}
+		if n > 0 {
+			return errs.E(errs.Conflict, "already_exists", "user %q repeats the email of an existing one", u.ID)
+		}
+	}
+	x := s.sealer(ctx, mfa.UserOwner(u.ID), "users", u.ID)
+	email := x.text("email", u.Email)
+	if x.err != nil {
+		return s.fail(x.err, "insert", "user", u.ID)
+	}
+	if _, err := s.exec(ctx, "INSERT INTO users (id, email, email_bidx, name, created_at, password_hash, email_verified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		u.ID, email, bidx, u.Name, stamp(&u.CreatedAt), u.PasswordHash, stampPtr(&u.EmailVerifiedAt)); err != nil {
+		return s.fail(err, "insert", "user", u.ID)
+	}
+	return nil
 }
 
 // GetUser reads a user by id.
 func (s *Store) GetUser(ctx context.Context, id string) (*auth.User, error) {
-	u, err := scanUser(s.queryRow(ctx, "SELECT "+userCols+" FROM users WHERE id = ?", id))
+	u, err := s.scanUser(ctx, s.queryRow(ctx, "SELECT "+userCols+" FROM users WHERE id = ?", id))
 	if err := s.getOne(err, "user", id); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-// GetUserByEmail finds a user by email, case-insensitively.
+// GetUserByEmail finds a user by email, case-insensitively, through the
+// email's blind index.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (*auth.User, error) {
-	u, err := scanUser(s.queryRow(ctx, "SELECT "+userCols+" FROM users WHERE lower(email) = lower(?)", email))
+	bidx, legacy, err := s.emailIndexes(ctx, email)
+	if err != nil {
+		return nil, s.fail(err, "get", "user", "(by email)")
+	}
+	u, err := s.scanUser(ctx, s.queryRow(ctx, "SELECT "+userCols+" FROM users WHERE email_bidx IN (?, ?)", bidx, legacy))
 	if err := s.getOne(err, "user", "(by email)"); err != nil {
 		return nil, err
 	}
@@ -68,10 +143,19 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, p page.Params) ([
 		args = append(args, p.StartingAfter)
 	}
 	q += " ORDER BY u.id DESC LIMIT ?"
-	return list(ctx, s, "members", q, append(args, p.Size()), func(sc scanner) (*auth.Member, error) {
+	ms, err := list(ctx, s, "members", q, append(args, p.Size()), func(sc scanner) (*auth.Member, error) {
 		var m auth.Member
 		return &m, sc.Scan(&m.ID, &m.Email, &m.Name, &m.Role, timeDest{&m.JoinedAt})
 	})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if err := s.openUserEmail(ctx, m.ID, &m.Email); err != nil {
+			return nil, s.fail(err, "list", "members", orgID)
+		}
+	}
+	return ms, nil
 }
 
 // ListUserMemberships lists every membership of the user.
@@ -142,31 +226,47 @@ func (s *Store) DeleteMembership(ctx context.Context, orgID, userID string) erro
 
 const invitationCols = "id, org_id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at"
 
+// An invitation's email is sealed under its organization, and indexed by
+// the same blind index as users' emails (serverIndex).
+
 // InsertInvitation stores an invitation.
 func (s *Store) InsertInvitation(ctx context.Context, inv *auth.Invitation) error {
-	if _, err := s.exec(ctx, insertSQL("invitations", invitationCols), inv.ID, inv.OrgID, inv.Email, inv.Role, inv.TokenHash,
-		inv.InvitedBy, stamp(&inv.CreatedAt), stamp(&inv.ExpiresAt), stampPtr(&inv.AcceptedAt)); err != nil {
+	bidx, _, err := s.emailIndexes(ctx, inv.Email)
+	x := s.sealer(ctx, inv.OrgID, "invitations", inv.ID)
+	email := x.text("email", inv.Email)
+	if err == nil {
+		err = x.err
+	}
+	if err != nil {
+		return s.fail(err, "insert", "invitation", inv.ID)
+	}
+	if _, err := s.exec(ctx, "INSERT INTO invitations ("+invitationCols+", email_bidx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		inv.ID, inv.OrgID, email, inv.Role, inv.TokenHash, inv.InvitedBy, stamp(&inv.CreatedAt), stamp(&inv.ExpiresAt),
+		stampPtr(&inv.AcceptedAt), bidx); err != nil {
 		return s.fail(err, "insert", "invitation", inv.ID)
 	}
 	return nil
 }
 
+func (s *Store) scanInvitation(ctx context.Context, sc scanner) (*auth.Invitation, error) {
+	var inv auth.Invitation
+	if err := sc.Scan(&inv.ID, &inv.OrgID, &inv.Email, &inv.Role, &inv.TokenHash, &inv.InvitedBy, timeDest{&inv.CreatedAt},
+		timeDest{&inv.ExpiresAt}, nullTimeDest{&inv.AcceptedAt}); err != nil {
+		return nil, err
+	}
+	x := s.opener(ctx, inv.OrgID, "invitations", inv.ID)
+	x.open("email", &inv.Email)
+	return &inv, x.err
+}
+
 // GetInvitationByHash finds an invitation by the hash of its token, in any
 // organization: the token names it.
 func (s *Store) GetInvitationByHash(ctx context.Context, hash []byte) (*auth.Invitation, error) {
-	var inv auth.Invitation
-	err := s.queryRow(ctx, "SELECT "+invitationCols+" FROM invitations WHERE token_hash = ?", hash).Scan(&inv.ID, &inv.OrgID,
-		&inv.Email, &inv.Role, &inv.TokenHash, &inv.InvitedBy, timeDest{&inv.CreatedAt}, timeDest{&inv.ExpiresAt}, nullTimeDest{&inv.AcceptedAt})
+	inv, err := s.scanInvitation(ctx, s.queryRow(ctx, "SELECT "+invitationCols+" FROM invitations WHERE token_hash = ?", hash))
 	if err := s.getOne(err, "invitation", "(by token)"); err != nil {
 		return nil, err
 	}
-	return &inv, nil
-}
-
-func scanInvitation(sc scanner) (*auth.Invitation, error) {
-	var inv auth.Invitation
-	return &inv, sc.Scan(&inv.ID, &inv.OrgID, &inv.Email, &inv.Role, &inv.TokenHash, &inv.InvitedBy, timeDest{&inv.CreatedAt},
-		timeDest{&inv.ExpiresAt}, nullTimeDest{&inv.AcceptedAt})
+	return inv, nil
 }
 
 // ListInvitations lists the organization's invitations not yet accepted,
@@ -179,7 +279,9 @@ func (s *Store) ListInvitations(ctx context.Context, orgID string, p page.Params
 		args = append(args, p.StartingAfter)
 	}
 	q += " ORDER BY id DESC LIMIT ?"
-	return list(ctx, s, "invitations", q, append(args, p.Size()), scanInvitation)
+	return list(ctx, s, "invitations", q, append(args, p.Size()), func(sc scanner) (*auth.Invitation, error) {
+		return s.scanInvitation(ctx, sc)
+	})
 }
 
 // DeleteInvitation withdraws an invitation of the organization not yet

@@ -34,7 +34,7 @@ func (s *Store) Vault() *vault.Vault { return s.vault }
 // The vault keeps its wrapped keys in the vault_keys table.
 var _ vault.KeyStore = (*Store)(nil)
 
-const vaultKeysSQL = "SELECT keyset, index_key, version FROM vault_keys WHERE org_id = ?"
+const vaultKeysSQL = "SELECT keyset, index_key, version, updated_at FROM vault_keys WHERE org_id = ?"
 
 // OrgKeys implements vault.KeyStore. Inside a transaction, keys already
 // committed are read from the pool and reported committed; keys only this
@@ -53,7 +53,7 @@ func (s *Store) readOrgKeys(ctx context.Context, on querier, org string) (vault.
 	var ks, ik string
 	var w vault.WrappedKeys
 	rows, err := s.queryOn(ctx, on, vaultKeysSQL, []any{org})
-	err = row{rows, err}.Scan(&ks, &ik, &w.Version)
+	err = row{rows, err}.Scan(&ks, &ik, &w.Version, timeDest{&w.Changed})
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, vault.ErrNoKeys
 	}
@@ -69,9 +69,17 @@ func (s *Store) readOrgKeys(ctx context.Context, on querier, org string) (vault.
 	return w, nil
 }
 
+// changedAt is when keys were changed: as the vault says, else now.
+func changedAt(w vault.WrappedKeys) time.Time {
+	if w.Changed.IsZero() {
+		return time.Now()
+	}
+	return w.Changed
+}
+
 // CreateOrgKeys implements vault.KeyStore.
 func (s *Store) CreateOrgKeys(ctx context.Context, org string, w vault.WrappedKeys) error {
-	now := time.Now()
+	now := changedAt(w)
 	n, err := s.exec(ctx, `INSERT INTO vault_keys (org_id, keyset, index_key, version, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (org_id) DO NOTHING`, org, base64.StdEncoding.EncodeToString(w.Keyset),
 		base64.StdEncoding.EncodeToString(w.IndexKey), w.Version, stamp(&now))
@@ -86,7 +94,7 @@ func (s *Store) CreateOrgKeys(ctx context.Context, org string, w vault.WrappedKe
 
 // UpdateOrgKeys implements vault.KeyStore.
 func (s *Store) UpdateOrgKeys(ctx context.Context, org string, w vault.WrappedKeys) error {
-	now := time.Now()
+	now := changedAt(w)
 	n, err := s.exec(ctx, "UPDATE vault_keys SET keyset = ?, index_key = ?, version = ?, updated_at = ? WHERE org_id = ? AND version = ?",
 		base64.StdEncoding.EncodeToString(w.Keyset), base64.StdEncoding.EncodeToString(w.IndexKey), w.Version, stamp(&now),
 		org, w.Version-1)

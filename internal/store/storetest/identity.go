@@ -3,6 +3,8 @@ package storetest
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 func newUser(t *testing.T, st *sqlstore.Store) *auth.User {
 	t.Helper()
 	id := newID("usr")
+	// #nosec G101 -- a made-up hash of no password, for the store to keep.
 	u := &auth.User{ID: id, Email: strings.ToLower(id) + "@example.com", Name: "Ada", CreatedAt: at,
 		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g", EmailVerifiedAt: ptr(at)}
 	must(t, st.InsertUser(ctx, u))
@@ -67,7 +70,10 @@ func testMembers(t *testing.T, st *sqlstore.Store) {
 	}
 }
 
-// Invitations are found by their token's hash and accepted once.
+// Invitations are found by their token's hash and accepted once; an
+// organization lists its pending invitations, newest first and by pages,
+// and withdraws them; another organization neither sees nor withdraws
+// them.
 func testInvitations(t *testing.T, st *sqlstore.Store) {
 	o := newOrg(t, st)
 	inv := &auth.Invitation{ID: newID("inv"), OrgID: o.ID, Email: "new@example.com", Role: auth.RoleAccountant,
@@ -75,13 +81,78 @@ func testInvitations(t *testing.T, st *sqlstore.Store) {
 	must(t, st.InsertInvitation(ctx, inv))
 	got, err := st.GetInvitationByHash(ctx, inv.TokenHash)
 	must(t, err)
-	if got.ID != inv.ID || got.OrgID != o.ID || got.Role != inv.Role || got.AcceptedAt != nil || !got.ExpiresAt.Equal(stored.Add(time.Hour)) {
+	if got.ID != inv.ID || got.OrgID != o.ID || got.Email != inv.Email || got.Role != inv.Role || got.AcceptedAt != nil ||
+		!got.ExpiresAt.Equal(stored.Add(time.Hour)) {
 		t.Fatalf("GetInvitationByHash = %+v", got)
 	}
+
+	// Three more pending ones, and one of another organization.
+	var pending []*auth.Invitation
+	for i := range 3 {
+		p := &auth.Invitation{ID: newID("inv"), OrgID: o.ID, Email: fmt.Sprintf("p%d@example.com", i), Role: auth.RoleViewer,
+			TokenHash: hashOf(newID("tok")), InvitedBy: "usr_1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+		must(t, st.InsertInvitation(ctx, p))
+		pending = append(pending, p)
+	}
+	o2 := newOrg(t, st)
+	foreign := &auth.Invitation{ID: newID("inv"), OrgID: o2.ID, Email: "p0@example.com", Role: auth.RoleViewer,
+		TokenHash: hashOf(newID("tok")), InvitedBy: "usr_2", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+	must(t, st.InsertInvitation(ctx, foreign))
+
 	must(t, st.MarkInvitationAccepted(ctx, inv.ID, at))
 	wantErr(t, st.MarkInvitationAccepted(ctx, inv.ID, at), errs.NotFound, "")
 	_, err = st.GetInvitationByHash(ctx, hashOf("other"))
 	wantErr(t, err, errs.NotFound, "")
+
+	ids := func(l []*auth.Invitation) []string {
+		var out []string
+		for _, x := range l {
+			out = append(out, x.ID)
+		}
+		return out
+	}
+	// Accepted invitations are not listed; the newest (greatest id) comes
+	// first. (Ids made in one millisecond need not grow: sort them.)
+	slices.SortFunc(pending, func(a, b *auth.Invitation) int { return strings.Compare(b.ID, a.ID) })
+	want := ids(pending)
+	all, err := st.ListInvitations(ctx, o.ID, page.Params{})
+	must(t, err)
+	if g := ids(all); !slices.Equal(g, want) {
+		t.Fatalf("ListInvitations = %v, want %v", g, want)
+	}
+	if all[0].Email != pending[0].Email || all[0].Role != auth.RoleViewer || all[0].InvitedBy != "usr_1" || !all[0].CreatedAt.Equal(stored) {
+		t.Fatalf("listed invitation = %+v, want %+v", all[0], pending[0])
+	}
+	first, err := st.ListInvitations(ctx, o.ID, page.Params{Limit: 2})
+	must(t, err)
+	rest, err := st.ListInvitations(ctx, o.ID, page.Params{Limit: 2, StartingAfter: first[len(first)-1].ID})
+	must(t, err)
+	if g := append(ids(first), ids(rest)...); !slices.Equal(g, want) {
+		t.Fatalf("pages = %v, want %v", g, want)
+	}
+	if l, _ := st.ListInvitations(ctx, o2.ID, page.Params{}); len(l) != 1 || l[0].ID != foreign.ID {
+		t.Fatalf("the other organization lists %v, want only %s", ids(l), foreign.ID)
+	}
+
+	// Withdrawing: once, only pending ones, only the organization's own.
+	wantErr(t, st.DeleteInvitation(ctx, o2.ID, pending[1].ID), errs.NotFound, "")
+	wantErr(t, st.DeleteInvitation(ctx, o.ID, foreign.ID), errs.NotFound, "")
+	wantErr(t, st.DeleteInvitation(ctx, o.ID, inv.ID), errs.NotFound, "") // accepted
+	must(t, st.DeleteInvitation(ctx, o.ID, pending[1].ID))
+	wantErr(t, st.DeleteInvitation(ctx, o.ID, pending[1].ID), errs.NotFound, "")
+	_, err = st.GetInvitationByHash(ctx, pending[1].TokenHash)
+	wantErr(t, err, errs.NotFound, "")
+	if got, err := st.GetInvitationByHash(ctx, inv.TokenHash); err != nil || got.AcceptedAt == nil {
+		t.Fatalf("the accepted invitation after withdrawals: %+v, %v", got, err)
+	}
+	all, err = st.ListInvitations(ctx, o.ID, page.Params{})
+	must(t, err)
+	if g := ids(all); !slices.Equal(g, []string{pending[0].ID, pending[2].ID}) {
+		t.Fatalf("ListInvitations after a withdrawal = %v", g)
+	}
+	if l, _ := st.ListInvitations(ctx, o2.ID, page.Params{}); len(l) != 1 {
+		t.Fatalf("the other organization's invitation went with this one's: %v", ids(l))
+	}
 }
 
 // Sessions are found by hash, revoked one by one or all but one, and
