@@ -56,10 +56,12 @@ echo "wapiti $(wapiti --version 2>/dev/null | tail -n 1 | awk '{print $NF}'), sq
 #                      API fetches no URL and parses no XML anyway
 #   nikto, wapp        their databases are downloaded from GitHub; Debian
 #                      ships neither (wapp is still constructed, see below)
-#   buster, backup, brute_login_form, csrf, htaccess, methods
-#                      brute-forcing paths and logins, HTML forms and Apache
-#                      files: nothing of that exists in a JSON API
-WAPITI_MODULES=sql,blindsql,exec,file,xss,permanentxss,crlf,redirect,shellshock,http_headers,csp,cookieflags
+#   buster, backup, brute_login_form, htaccess, methods
+#                      brute-forcing paths and logins, and Apache files:
+#                      nothing of that exists here (sign-in is throttled)
+# The portal's forms are attacked by the same injection modules, signed in
+# (see session), and checked for anti-CSRF tokens (csrf).
+WAPITI_MODULES=sql,blindsql,exec,file,xss,permanentxss,crlf,redirect,shellshock,http_headers,csp,cookieflags,csrf
 # A browser's User-Agent: the Core Rule Set refuses the scanners' own
 # (rule 913100, "found User-Agent associated with security scanner"), which
 # would stop every request at the first rule and test nothing else.
@@ -120,6 +122,9 @@ stop_server() {
 # --- seed: an organization, its key, and a few documents.
 KEY=$("$BURSAR" admin init --data-dir "$TMP/data" --org "Attack GmbH" --email owner@example.com \
   --currency EUR --country DE 2>"$DIR/admin.log")
+# The owner's password, so that the portal can be scanned signed in.
+PASSWORD="attack-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s' "$PASSWORD" | "$BURSAR" admin set-password --data-dir "$TMP/data" --email owner@example.com 2>>"$DIR/admin.log"
 start_server "$DIR/seed-server.log"
 # "localhost", not 127.0.0.1, as a client would name a server; the Core
 # Rule Set scores a numeric Host outside /v1/ (920350).
@@ -156,7 +161,24 @@ start_urls() {
     "$v/credit-notes?issue_date_from=$YEAR-01-01&limit=10" \
     "$v/payments?date_from=$YEAR-01-01&date_to=$YEAR-12-31&limit=10" "$v/payments/$PAY" \
     "$v/api-keys?limit=10" "$v/audit-events?object_type=invoice&object_id=$INV&action=invoice.finalized&limit=10" \
-    "$v/audit/checkpoint" "$v/ip-rules"
+    "$v/audit/checkpoint" "$v/ip-rules" \
+    "$BASE/" "$BASE/signin?next=%2Fsessions" "$BASE/signin/passkey" "$BASE/sessions" "$BASE/passkeys" "$BASE/mfa/totp" \
+    "$BASE/reset-password" "$BASE/accept-invitation?token=not-a-real-token"
+}
+
+# session: signs the owner in through the API and prints the Cookie
+# header wapiti sends: the session, so that it crawls and attacks the
+# portal's signed-in pages and forms too, and the pre-session cookie from
+# which the token of the forms before sign-in is derived (wapiti's own
+# cookie jar gives way to a Cookie header).
+session() {
+  local s p
+  s=$(curl -sS -o /dev/null -D - -H "Content-Type: application/json" -H "Origin: $BASE" -H "Sec-Fetch-Site: same-origin" \
+    -A "$UA" -d '{"email": "owner@example.com", "password": "'"$PASSWORD"'"}' "$BASE/v1/auth/login" |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(__Host-bursar_session=[^;]*\).*/\1/p' | head -n 1)
+  p=$(curl -sS -o /dev/null -D - -A "$UA" "$BASE/signin" |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(__Host-bursar_presession=[^;]*\).*/\1/p' | head -n 1)
+  [ -n "$s" ] && [ -n "$p" ] && echo "$s; $p"
 }
 
 # sqlmap targets: NAME METHOD URL [JSON BODY]. Query parameters and JSON
@@ -172,6 +194,9 @@ invoice-id	GET	$v/invoices/$INV*
 customer-create	POST	$v/customers	{"name": "Initech", "email": "ap@initech.example", "currency": "EUR", "tax_id": "DE123456789", "notes": "net 30"}
 customer-update	PATCH	$v/customers/$CUS	{"name": "Globex SARL", "email": "billing@globex.example"}
 invoice-create	POST	$v/invoices	{"customer_id": "$CUS", "currency": "EUR", "purchase_order": "PO-17", "lines": [{"description": "Support", "quantity": "1", "unit_price": "50.00"}]}
+portal-signin-next	GET	$BASE/signin?next=%2Fsessions
+portal-invitation	GET	$BASE/accept-invitation?token=not-a-real-token
+portal-reset-form	FORM	$BASE/reset-password	email=ap%40initech.example&csrf_token=none
 EOF
 }
 
@@ -184,7 +209,17 @@ wapiti_pass() {
   # keeps it offline.
   echo '{"apps": {}, "categories": {}}' >"$w/config/apps.json"
   while IFS= read -r u; do s+=(-s "$u"); done < <(start_urls)
-  local args=(-u "$BASE/" --scope folder "${s[@]}" -H "Authorization: Bearer $KEY" -A "$UA"
+  local cookie
+  cookie=$(session)
+  if [ -z "$cookie" ]; then
+    echo "attack: could not sign in to scan the portal" >&2
+    return 1
+  fi
+  # The forms that end a session (sign out, sign out everywhere) carry only
+  # their anti-CSRF token, which every attack on them changes, so the scan
+  # keeps its session. (wapiti 3.0.4's --exclude cannot be used: it builds
+  # a pattern that Python 3.11 refuses.)
+  local args=(-u "$BASE/" --scope folder "${s[@]}" -H "Authorization: Bearer $KEY" -H "Cookie: $cookie" -A "$UA"
     -m "$WAPITI_MODULES" -d 2 -t 10 --max-scan-time "$WAPITI_SCAN_TIME" --max-attack-time "$WAPITI_MODULE_TIME"
     --store-session "$w/session" --store-config "$w/config" --no-bugreport -v 1)
   echo "-- $name: wapiti ($WAPITI_MODULES; $((${#s[@]} / 2)) start URLs)"
@@ -204,15 +239,27 @@ sqlmap_pass() {
   mkdir -p "$DIR/sqlmap-$name"
   while IFS=$'\t' read -r t m u body; do
     # The untouched request must succeed, or the scan would test an error page.
-    args=(-X "$m")
-    [ -n "$body" ] && args+=(--data "$body")
-    code=$(curl -sS -o /dev/null -w '%{http_code}' -A "$UA" -H "Authorization: Bearer $KEY" \
-      -H "Content-Type: application/json" "${args[@]}" "${u//\*/}")
-    case $code in 2??) ;; *) echo "attack: $m ${u//\*/} answers $code before any attack; fix the target" >&2; return 1 ;; esac
-    args=(-u "$u" --method "$m" -H "Authorization: Bearer $KEY" --user-agent "$UA" --batch
-      --level "$level" --risk "$risk" --output-dir "$DIR/sqlmap-$name/$t" --disable-coloring)
-    # Content-Type only with a body, so that sqlmap reads it as JSON.
-    [ -n "$body" ] && args+=(--data "$body" -H "Content-Type: application/json")
+    if [ "$m" = FORM ]; then
+      # A portal form: posted as a browser does, with the anti-CSRF token
+      # that sqlmap reads afresh from the form's page before each request
+      # (with the pre-session cookie that page sets).
+      code=$(curl -sS -o /dev/null -w '%{http_code}' -A "$UA" "$u")
+      case $code in 2??) ;; *) echo "attack: GET $u answers $code before any attack; fix the target" >&2; return 1 ;; esac
+      # (No --method: sqlmap 1.7.2 would fetch the token's page with it too.)
+      args=(-u "$u" --data "$body" --csrf-token csrf_token --csrf-url "$u"
+        -H "Origin: $BASE" -H "Sec-Fetch-Site: same-origin" --user-agent "$UA" --batch
+        --level "$level" --risk "$risk" --output-dir "$DIR/sqlmap-$name/$t" --disable-coloring)
+    else
+      args=(-X "$m")
+      [ -n "$body" ] && args+=(--data "$body")
+      code=$(curl -sS -o /dev/null -w '%{http_code}' -A "$UA" -H "Authorization: Bearer $KEY" \
+        -H "Content-Type: application/json" "${args[@]}" "${u//\*/}")
+      case $code in 2??) ;; *) echo "attack: $m ${u//\*/} answers $code before any attack; fix the target" >&2; return 1 ;; esac
+      args=(-u "$u" --method "$m" -H "Authorization: Bearer $KEY" --user-agent "$UA" --batch
+        --level "$level" --risk "$risk" --output-dir "$DIR/sqlmap-$name/$t" --disable-coloring)
+      # Content-Type only with a body, so that sqlmap reads it as JSON.
+      [ -n "$body" ] && args+=(--data "$body" -H "Content-Type: application/json")
+    fi
     printf -- '-- %s: sqlmap --level %s --risk %s %s %s\n' "$name" "$level" "$risk" "$m" "${u#"$BASE"}"
     sqlmap "${args[@]}" >"$DIR/sqlmap-$name/$t.log" 2>&1
   done < <(sqlmap_targets)
