@@ -103,6 +103,7 @@ start_server() {
   PORT=$(free_port)
   "$BURSAR" serve --data-dir "$TMP/data" --addr "127.0.0.1:$PORT" \
     --rate-limit-api-address 1000/s:2000 --rate-limit-api-key 1000/s:2000 --rate-limit-api-org 2000/s:4000 \
+    --rate-limit-signin-address 1000/s:2000 --rate-limit-signin-account 1000/s:2000 \
     "$@" 2>"$log" &
   SERVER_PID=$!
   for _ in $(seq 50); do

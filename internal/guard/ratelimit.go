@@ -36,21 +36,38 @@ const (
 // signed-in page reads it often, and the sign-in budget is a few requests
 // a minute.
 var signInPrefixes = []string{"/login", "/auth/", "/v1/sessions", "/v1/auth/login", "/v1/auth/passkey/",
-	"/v1/auth/password-reset", "/v1/auth/reauthenticate", "/v1/invitations/accept"}
+	"/v1/auth/password-reset", "/v1/auth/reauthenticate", "/v1/invitations/accept", "/sso/"}
 
-// ClassOf returns the class of a request path; ok is false for the health
+// portalSignIn are the portal's pages whose form takes a credential, a
+// second factor or a token from a mail: posting them is signing in, while
+// showing them (GET) is ordinary traffic, as a visitor reloads a page.
+var portalSignIn = []string{"/signin", "/reset-password", "/accept-invitation"}
+
+// ClassOf returns the class of a request; ok is false for the health
 // checks, which are never limited (an orchestrator's probes must not be
 // refused because a client misbehaves).
-func ClassOf(path string) (c Class, ok bool) {
+func ClassOf(method, path string) (c Class, ok bool) {
 	switch {
 	case path == "/healthz" || path == "/readyz":
 		return "", false
 	case path == "/auth" || hasAnyPrefix(path, signInPrefixes):
 		return ClassSignIn, true
+	case method == http.MethodPost && isPortalSignIn(path):
+		return ClassSignIn, true
 	case path == "/v1/events" || strings.HasPrefix(path, "/v1/events/"):
 		return ClassEvents, true
 	}
 	return ClassAPI, true
+}
+
+// isPortalSignIn reports whether path is one of portalSignIn or below one.
+func isPortalSignIn(path string) bool {
+	for _, p := range portalSignIn {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {
@@ -435,7 +452,7 @@ func (l *Limiter) AllowAddress(w http.ResponseWriter, r *http.Request) error {
 	if l == nil {
 		return nil
 	}
-	c, ok := ClassOf(r.URL.Path)
+	c, ok := ClassOf(r.Method, r.URL.Path)
 	if !ok {
 		return nil
 	}
@@ -465,7 +482,7 @@ func (l *Limiter) AllowKey(w http.ResponseWriter, r *http.Request, keyID, orgID 
 	if l == nil {
 		return nil
 	}
-	c, ok := ClassOf(r.URL.Path)
+	c, ok := ClassOf(r.Method, r.URL.Path)
 	if !ok {
 		return nil
 	}

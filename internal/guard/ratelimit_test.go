@@ -84,36 +84,52 @@ func TestParseLimit(t *testing.T) {
 
 func TestClassOf(t *testing.T) {
 	tests := []struct {
-		path string
-		want Class
-		ok   bool
+		method, path string
+		want         Class
+		ok           bool
 	}{
-		{"/healthz", "", false},
-		{"/readyz", "", false},
-		{"/v1/invoices", ClassAPI, true},
-		{"/v1/events", ClassEvents, true},
-		{"/v1/events/batch", ClassEvents, true},
-		{"/v1/eventsx", ClassAPI, true},
-		{"/v1/sessions", ClassSignIn, true},
-		{"/login", ClassSignIn, true},
-		{"/auth/oidc/callback", ClassSignIn, true},
-		{"/authors", ClassAPI, true},
-		{"/v1/auth/login", ClassSignIn, true},
-		{"/v1/auth/login/totp", ClassSignIn, true},
-		{"/v1/auth/login/passkey/finish", ClassSignIn, true},
-		{"/v1/auth/passkey/begin", ClassSignIn, true},
-		{"/v1/auth/password-reset", ClassSignIn, true},
-		{"/v1/auth/password-reset/confirm", ClassSignIn, true},
-		{"/v1/auth/reauthenticate", ClassSignIn, true},
-		{"/v1/invitations/accept", ClassSignIn, true},
-		{"/v1/invitations", ClassAPI, true},
-		{"/v1/auth/session", ClassAPI, true},
-		{"/v1/auth/mfa/passkeys", ClassAPI, true},
-		{"/i/tok", ClassAPI, true},
+		{"GET", "/healthz", "", false},
+		{"GET", "/readyz", "", false},
+		{"GET", "/v1/invoices", ClassAPI, true},
+		{"GET", "/v1/events", ClassEvents, true},
+		{"GET", "/v1/events/batch", ClassEvents, true},
+		{"GET", "/v1/eventsx", ClassAPI, true},
+		{"GET", "/v1/sessions", ClassSignIn, true},
+		{"GET", "/login", ClassSignIn, true},
+		{"GET", "/auth/oidc/callback", ClassSignIn, true},
+		{"GET", "/authors", ClassAPI, true},
+		{"GET", "/v1/auth/login", ClassSignIn, true},
+		{"GET", "/v1/auth/login/totp", ClassSignIn, true},
+		{"GET", "/v1/auth/login/passkey/finish", ClassSignIn, true},
+		{"GET", "/v1/auth/passkey/begin", ClassSignIn, true},
+		{"GET", "/v1/auth/password-reset", ClassSignIn, true},
+		{"GET", "/v1/auth/password-reset/confirm", ClassSignIn, true},
+		{"GET", "/v1/auth/reauthenticate", ClassSignIn, true},
+		{"GET", "/v1/invitations/accept", ClassSignIn, true},
+		{"GET", "/v1/invitations", ClassAPI, true},
+		{"GET", "/v1/auth/session", ClassAPI, true},
+		{"GET", "/v1/auth/mfa/passkeys", ClassAPI, true},
+		{"GET", "/i/tok", ClassAPI, true},
+		// The portal: posting a credential is signing in, showing the page
+		// is not.
+		{"POST", "/signin", ClassSignIn, true},
+		{"POST", "/signin/mfa", ClassSignIn, true},
+		{"POST", "/signin/passkey/options", ClassSignIn, true},
+		{"POST", "/reset-password", ClassSignIn, true},
+		{"POST", "/reset-password/confirm", ClassSignIn, true},
+		{"POST", "/accept-invitation", ClassSignIn, true},
+		{"GET", "/signin", ClassAPI, true},
+		{"GET", "/reset-password", ClassAPI, true},
+		{"GET", "/accept-invitation", ClassAPI, true},
+		{"POST", "/signout", ClassAPI, true},
+		{"POST", "/signing", ClassAPI, true},
+		{"POST", "/sessions/revoke-all", ClassAPI, true},
+		{"GET", "/sso/start", ClassSignIn, true},
+		{"GET", "/sso/callback", ClassSignIn, true},
 	}
 	for _, tt := range tests {
-		if got, ok := ClassOf(tt.path); got != tt.want || ok != tt.ok {
-			t.Errorf("ClassOf(%q) = %q, %v; want %q, %v", tt.path, got, ok, tt.want, tt.ok)
+		if got, ok := ClassOf(tt.method, tt.path); got != tt.want || ok != tt.ok {
+			t.Errorf("ClassOf(%s %q) = %q, %v; want %q, %v", tt.method, tt.path, got, ok, tt.want, tt.ok)
 		}
 	}
 }

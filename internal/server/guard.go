@@ -64,9 +64,9 @@ func (b BodyLimits) withDefaults() BodyLimits {
 	return b
 }
 
-// of returns the limit of a request path.
-func (b BodyLimits) of(path string) int64 {
-	c, _ := guard.ClassOf(path)
+// of returns the limit of a request.
+func (b BodyLimits) of(method, path string) int64 {
+	c, _ := guard.ClassOf(method, path)
 	switch c {
 	case guard.ClassEvents:
 		return b.Events
@@ -156,7 +156,7 @@ func asProblem(err error) *errs.Error {
 // while it is read (the handlers answer 413 when they meet the cut).
 func bodyLimit(b BodyLimits, fail func(http.ResponseWriter, *http.Request, error), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := b.of(r.URL.Path)
+		limit := b.of(r.Method, r.URL.Path)
 		if r.ContentLength > limit {
 			fail(w, r, errs.E(errs.TooLarge, "request_too_large", "the request body is larger than %d bytes", limit))
 			return

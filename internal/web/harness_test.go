@@ -18,6 +18,7 @@ import (
 	"bursar/internal/auth"
 	"bursar/internal/auth/mfa"
 	"bursar/internal/auth/password"
+	"bursar/internal/guard"
 	"bursar/internal/ident"
 	"bursar/internal/notify/mail"
 	"bursar/internal/notify/mail/mailtest"
@@ -69,8 +70,8 @@ func newEnv(t *testing.T) *env {
 	}
 	// The real server: the WAF, rate limits and security headers in front
 	// of the portal, and the identity and MFA services it wires.
-	srv := server.New(server.Config{Addr: ln.Addr().String(), Identity: server.IdentityConfig{PublicURL: base, Mail: sender}},
-		st, slog.New(slog.DiscardHandler), time.Now)
+	srv := server.New(server.Config{Addr: ln.Addr().String(), Identity: server.IdentityConfig{PublicURL: base, Mail: sender},
+		Guard: server.GuardConfig{RateLimits: testLimits()}}, st, slog.New(slog.DiscardHandler), time.Now)
 	ids := srv.Identity()
 	e := &env{t: t, st: st, identity: ids.Identity, mfa: ids.MFA, mail: box, base: base,
 		portal: web.New(web.Deps{Identity: ids.Identity, MFA: ids.MFA, Orgs: st})} // for its route table
@@ -222,4 +223,15 @@ func (c *client) signIn(email string) {
 	if res.StatusCode != http.StatusSeeOther || c.cookies[auth.SessionCookie] == "" {
 		c.e.t.Fatalf("sign in = %d, cookie %q", res.StatusCode, c.cookies[auth.SessionCookie])
 	}
+}
+
+// testLimits are the guard's default rate limits but for sign-in, which a
+// test does dozens of times a minute from one address (the sign-in budget
+// itself is tested in internal/guard and internal/server; the identity
+// service's own throttle still applies).
+func testLimits() *guard.Limits {
+	l := guard.DefaultLimits()
+	many := guard.Limit{Requests: 10000, Period: time.Minute, Burst: 10000}
+	l.SignIn.Address, l.SignIn.Account = many, many
+	return &l
 }

@@ -74,7 +74,8 @@ func newSSOEnv(t *testing.T) *ssoEnv {
 	buf := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv := server.New(server.Config{Addr: ln.Addr().String(), OAuthPrivateNetworks: true,
-		Identity: server.IdentityConfig{PublicURL: base, Sealer: st.Vault()}}, st, log, time.Now)
+		Identity: server.IdentityConfig{PublicURL: base, Sealer: st.Vault()},
+		Guard:    server.GuardConfig{RateLimits: testLimits()}}, st, log, time.Now)
 	ids := srv.Identity()
 	e := &env{t: t, st: st, identity: ids.Identity, mfa: ids.MFA, base: base,
 		portal: web.New(web.Deps{Identity: ids.Identity, MFA: ids.MFA, SSO: ids.SSO, Orgs: st})}
