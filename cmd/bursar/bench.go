@@ -372,6 +372,7 @@ func benchReport(rs []benchResult, clients int, d time.Duration) string {
 	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `make bench` (`go run ./cmd/bursar bench --out docs/benchmarks.md`) on %s.\n\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s/%s, %s. Each rate is measured for %s with %d concurrent clients over loopback HTTP, in one process, alternating with its baseline in half-second slices so that both see the same machine; the ratio is what counts, because the machines are shared and noisy.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), d, clients)
+	b.WriteString("What limits each number, and what was tried, is in [performance.md](performance.md).\n\n")
 	b.WriteString("| store | measure | per second | p50 / p99 | baseline | baseline per second | baseline p50 / p99 | ratio | target | met |\n|---|---|---:|---:|---|---:|---:|---:|---:|---|\n")
 	for _, r := range rs {
 		ratio := r.rate / r.baseline
