@@ -43,6 +43,10 @@ const FullAccess = "*"
 type Service struct {
 	Store Store
 	Now   func() time.Time
+	// Used, if set, is told each time Authenticate records a key's use
+	// (LastUsedAt, at most once a minute per key), after the record is
+	// stored: the server appends it to the audit log.
+	Used func(ctx context.Context, k *APIKey)
 
 	// cache holds the keys recently read by Authenticate.
 	cache keyCache
@@ -231,6 +235,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*APIKey, err
 		k.LastUsedAt = &used
 		e.key = k
 		s.cache.put(e, gen) // as fresh as it was: the touch read nothing
+		if s.Used != nil {
+			s.Used(ctx, &k)
+		}
 	}
 	return &k, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"bursar/internal/api"
 	"bursar/internal/audit"
+	"bursar/internal/auth"
 	"bursar/internal/guard"
 )
 
@@ -134,4 +135,25 @@ func (b *addressBudget) allow(addr netip.Addr, now time.Time) bool {
 		b.buckets[addr] = l
 	}
 	return l.AllowN(now, 1)
+}
+
+// auditKeyUse appends an api_key.used entry to the key's organization's
+// tree each time the key's last use is recorded: at most once a minute per
+// key, so the log tells when and from where a key was used without an
+// entry per request. Like the other security events, a failure to record
+// it is logged and the request goes on.
+func auditKeyUse(l *audit.Log, log *slog.Logger) func(ctx context.Context, k *auth.APIKey) {
+	return func(ctx context.Context, k *auth.APIKey) {
+		e := &audit.Entry{Tree: k.OrgID, Actor: audit.Actor{Type: audit.ActorAPIKey, ID: k.ID},
+			Action: "api_key.used", ObjectType: "api_key", ObjectID: k.ID, RequestID: api.RequestID(ctx)}
+		if k.LastUsedAt != nil {
+			e.Time = *k.LastUsedAt
+		}
+		if addr, ok := guard.ClientAddrFrom(ctx); ok {
+			e.AddressHash = l.Keys.Hasher.HashPersonal(e.Tree, []byte(addr.String()))
+		}
+		if err := l.Append(context.WithoutCancel(ctx), e); err != nil {
+			log.ErrorContext(ctx, "server: audit key use", "request_id", e.RequestID, "key", k.ID, "err", err)
+		}
+	}
 }

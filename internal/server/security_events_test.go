@@ -6,14 +6,18 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"bursar/internal/audit"
+	"bursar/internal/auth"
+	"bursar/internal/org"
 	"bursar/internal/page"
 	"bursar/internal/server"
 	"bursar/internal/store/sqlite"
@@ -84,5 +88,67 @@ func TestWAFBlocksAreAudited(t *testing.T) {
 	}
 	if problems, err := audit.Verify(ctx, st, keys.Verifier); err != nil || len(problems) > 0 {
 		t.Errorf("the audit log does not verify: %v %v", problems, err)
+	}
+}
+
+// A key's use is audited when its last use is recorded: the first request,
+// then at most once a minute, in the key's organization's tree.
+func TestKeyUseIsAudited(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bursar.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); clock = clock.Add(d) }
+	o, err := org.New(org.Input{Name: "Acme GmbH", DefaultCurrency: "EUR"}, now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InsertOrganization(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	k, key, err := (&auth.Service{Store: st, Now: now}).CreateAPIKey(ctx, o.ID, "test", []string{auth.FullAccess}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := server.New(server.Config{Guard: server.GuardConfig{DisableRateLimits: true}}, st,
+		slog.New(slog.NewTextHandler(io.Discard, nil)), now).Handler()
+	used := func() []*audit.Stored {
+		t.Helper()
+		got, err := st.ListAuditEntries(ctx, audit.Filter{Tree: o.ID, Action: "api_key.used"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	get := func() *httptest.ResponseRecorder {
+		w := call(h, key, "GET", "/v1/organization", "")
+		if w.Code != http.StatusOK {
+			t.Fatalf("GET /v1/organization: %d %s", w.Code, w.Body)
+		}
+		return w
+	}
+	w := get()
+	got := used()
+	if len(got) != 1 {
+		t.Fatalf("%d api_key.used entries after the first request, want 1", len(got))
+	}
+	if e := got[0].Entry; e.ObjectID != k.ID || e.Actor.ID != k.ID || e.RequestID != w.Header().Get("X-Request-Id") || e.AddressHash == "" {
+		t.Errorf("entry %+v, want the key as object and actor, the request id and an address hash", e)
+	}
+	get()
+	advance(30 * time.Second)
+	get()
+	if n := len(used()); n != 1 {
+		t.Errorf("%d entries after three requests within a minute, want 1", n)
+	}
+	advance(time.Minute)
+	get()
+	if n := len(used()); n != 2 {
+		t.Errorf("%d entries after a request a minute later, want 2", n)
 	}
 }

@@ -134,7 +134,7 @@ func New(cfg Config, store Store, log *slog.Logger, now func() time.Time) *Serve
 		Catalog:       &catalog.Service{Store: store, Now: now},
 		CatalogStore:  store,
 		Invoices:      &invoice.Service{Store: store, Now: now},
-		Auth:          &auth.Service{Store: store, Now: now},
+		Auth:          &auth.Service{Store: store, Now: now, Used: auditKeyUse(auditLog, log)},
 		Idempotency:   store,
 		Logger:        log,
 		Now:           now,
