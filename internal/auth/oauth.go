@@ -73,14 +73,14 @@ type OAuthStore interface {
 // an Invalid error with one entry per bad field.
 func (p *OAuthProvider) Normalize() error {
 	var f errs.Fields
-	if msg := providerURL(p.Issuer); msg != "" {
+	if msg := ProviderURL(p.Issuer); msg != "" {
 		f.Add("issuer", "%s", msg)
 	}
 	if p.Audience == "" || len(p.Audience) > 200 {
 		f.Add("audience", "must be 1 to 200 characters: the aud value the provider puts in tokens for Bursar")
 	}
 	if p.JWKSURL != "" {
-		if msg := providerURL(p.JWKSURL); msg != "" {
+		if msg := ProviderURL(p.JWKSURL); msg != "" {
 			f.Add("jwks_url", "%s", msg)
 		}
 	}
@@ -129,10 +129,12 @@ func (p *OAuthProvider) Normalize() error {
 	return f.Err()
 }
 
-// providerURL says what is wrong with an issuer or JWKS URL, or "". HTTPS
-// only, but for loopback hosts (an identity provider on the same machine,
-// and tests): keys fetched in the clear could be replaced on the way.
-func providerURL(s string) string {
+// ProviderURL says what is wrong with the URL of an identity provider (an
+// issuer, a JWKS or discovery URL), or "". HTTPS only, but for loopback
+// hosts (an identity provider on the same machine, and tests): keys and
+// tokens fetched in the clear could be replaced on the way. Bearer tokens
+// and single sign-on both use it.
+func ProviderURL(s string) string {
 	u, err := url.Parse(s)
 	switch {
 	case s == "" || len(s) > 500 || err != nil || u.Host == "" || u.User != nil || u.Fragment != "":

@@ -277,7 +277,7 @@ func (pv *providerVerifier) build(ctx context.Context, v *TokenVerifier) error {
 		if err := p.Claims(&doc); err != nil || doc.JWKSURI == "" {
 			return errors.New("discovery: no jwks_uri")
 		}
-		if msg := providerURL(doc.JWKSURI); msg != "" {
+		if msg := ProviderURL(doc.JWKSURI); msg != "" {
 			return fmt.Errorf("discovery: jwks_uri %s", msg)
 		}
 		jwks = doc.JWKSURI

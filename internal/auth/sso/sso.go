@@ -142,16 +142,13 @@ func (c *Config) Normalize() error {
 // issuerURL says what is wrong with an issuer URL, or "": HTTPS only, but
 // for loopback hosts (a provider on the same machine, and tests).
 func issuerURL(s string) string {
-	u, err := url.Parse(s)
-	switch {
-	case s == "" || len(s) > 500 || err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || u.RawQuery != "":
-		return "must be an absolute https:// URL of at most 500 characters, without credentials, query or fragment"
-	case u.Scheme == "https":
-		return ""
-	case u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
-		return ""
+	if msg := auth.ProviderURL(s); msg != "" {
+		return msg
 	}
-	return "must use https:// (http:// only for a loopback host)"
+	if u, _ := url.Parse(s); u.RawQuery != "" {
+		return "must not have a query: an issuer is a plain https:// URL"
+	}
+	return ""
 }
 
 func validDomain(d string) bool {
