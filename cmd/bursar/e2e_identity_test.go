@@ -76,6 +76,12 @@ func TestSessionSignInEndToEnd(t *testing.T) {
 	if out, err := weak.CombinedOutput(); err == nil {
 		t.Errorf("admin set-password took a short, common password: %s", out)
 	}
+	// Built on the organization's name (ASVS 5.0 6.2.11).
+	named := exec.Command(binPath, "admin", "set-password", "--data-dir", dir, "--email", "owner@example.com")
+	named.Stdin = strings.NewReader("Acme GmbH 2026!\n")
+	if out, err := named.CombinedOutput(); err == nil || !strings.Contains(string(out), `"acme gmbh"`) {
+		t.Errorf("admin set-password with the organization's name: %v %s, want a refusal naming it", err, out)
+	}
 
 	p := startServe(t, "--data-dir", dir, "--session-idle-timeout", "10m", "--session-lifetime", "1h")
 	nobody := session{t: t, base: p.base}

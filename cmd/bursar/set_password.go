@@ -36,13 +36,6 @@ func runSetPassword(ctx context.Context, io stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := password.Check(pw); err != nil {
-		return usagef("the password on standard input is refused: %v", err)
-	}
-	hash, err := password.Hash(pw)
-	if err != nil {
-		return err
-	}
 	st, err := openStore(ctx, sf)
 	if err != nil {
 		return err
@@ -51,6 +44,17 @@ func runSetPassword(ctx context.Context, io stdio, args []string) error {
 	u, err := st.GetUserByEmail(ctx, auth.NormalizeEmail(*email))
 	if err != nil {
 		return fmt.Errorf("user %s: %w", *email, err)
+	}
+	words, err := auth.PasswordWords(ctx, st, st, u)
+	if err != nil {
+		return err
+	}
+	if err := password.Check(pw, words...); err != nil {
+		return usagef("the password on standard input is refused: %v", err)
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return err
 	}
 	al, err := auditLog(sf, st)
 	if err != nil {

@@ -116,7 +116,7 @@ func newEnv(t *testing.T, opts ...func(*api.Deps)) *env {
 		Privacy:       &privacy.Service{Store: st, Now: now},
 	}
 	box := &mailbox{}
-	d.Identity = &auth.Identity{Store: st, Mail: box, Now: now, BaseURL: "https://bursar.example"}
+	d.Identity = &auth.Identity{Store: st, Orgs: st, Mail: box, Now: now, BaseURL: "https://bursar.example"}
 	d.MFA = newMFA(t, st, auditLog, now)
 	d.Identity.SecondFactor = d.MFA
 	for _, o := range opts {

@@ -49,8 +49,11 @@ type Identity struct {
 	Mail mail.Sender
 	// SecondFactor, if set, says which users have MFA.
 	SecondFactor SecondFactor
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Orgs gives organizations' names, which a member's new password must
+	// not be built on (password.Words).
+	Orgs   OrgReader
+	Now    func() time.Time
+	Logger *slog.Logger
 	// BaseURL is the public address of the server ("https://bill.example"),
 	// the start of the links in mails.
 	BaseURL string

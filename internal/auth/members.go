@@ -111,7 +111,8 @@ func (s *Identity) AcceptInvitation(ctx context.Context, token, name, pw string)
 		if err := f.Err(); err != nil {
 			return nil, nil, err
 		}
-		if err := password.Check(pw); err != nil {
+		u = &User{Email: inv.Email, Name: name}
+		if err := s.checkPassword(ctx, u, pw, inv.OrgID); err != nil {
 			return nil, nil, err
 		}
 		h, err := password.Hash(pw)

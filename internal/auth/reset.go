@@ -54,7 +54,11 @@ func (s *Identity) ConfirmPasswordReset(ctx context.Context, token, newPassword,
 	if r.UsedAt != nil || !now.Before(r.ExpiresAt) {
 		return "", errBadLinkToken
 	}
-	if err := password.Check(newPassword); err != nil {
+	u, err := s.Store.GetUser(ctx, r.UserID)
+	if err != nil {
+		return "", err
+	}
+	if err := s.checkPassword(ctx, u, newPassword); err != nil {
 		return "", err
 	}
 	if s.SecondFactor != nil {
@@ -114,7 +118,7 @@ func (s *Identity) ChangePassword(ctx context.Context, sess *Session, current, n
 		f.Add("current_password", "is not your current password")
 		return nil, "", f.Err()
 	}
-	if err := password.Check(newPassword); err != nil {
+	if err := s.checkPassword(ctx, u, newPassword); err != nil {
 		return nil, "", err
 	}
 	h, err := password.Hash(newPassword)

@@ -72,7 +72,7 @@ func newIdentity(cfg Config, store Store, auditLog *audit.Log, log *slog.Logger,
 	}
 	m := &mfa.Service{Store: store, Sealer: sealer, WebAuthn: relyingParty(base, log), Issuer: mfa.DefaultIssuer, Now: now,
 		Record: mfaRecorder(auditLog)}
-	id := &auth.Identity{Store: store, Mail: sender, SecondFactor: m, Now: now, Logger: log, BaseURL: base,
+	id := &auth.Identity{Store: store, Orgs: store, Mail: sender, SecondFactor: m, Now: now, Logger: log, BaseURL: base,
 		SessionIdle: ic.SessionIdle, SessionAbsolute: ic.SessionAbsolute}
 	single := &sso.Service{Store: store, Identity: id, Audit: auditLog, Now: now, Logger: log, BaseURL: base}
 	if cfg.OAuthPrivateNetworks {

@@ -39,16 +39,20 @@ const (
 const Field = "password"
 
 // Check returns nil if pw may be set as a password under DefaultPolicy.
-func Check(pw string) error { return DefaultPolicy.Check(pw) }
+// context is the words of the user and organization (Words); ProductWords
+// are always added.
+func Check(pw string, context ...string) error { return DefaultPolicy.Check(pw, context...) }
 
 // Check returns nil if pw may be set as a password, or an errs.Invalid
 // error whose field is "password" and whose reason says what to change.
 // Call it when a password is chosen (sign-up, change, reset), never at
 // login: a password that was allowed when it was set stays valid until the
-// user changes it (ASVS 5.0 6.2.10). Any other error (a Policy outside
+// user changes it (ASVS 5.0 6.2.10). A password built on a word of
+// context or of ProductWords (ASVS 5.0 6.2.11: what is left without the
+// word is shorter than MinLength) is refused too. Any other error (a Policy outside
 // the bounds below, a damaged embedded list) has no errs kind, so the API
 // reports it as internal and the password is not accepted.
-func (p Policy) Check(pw string) error {
+func (p Policy) Check(pw string, context ...string) error {
 	if p.MinLength < floorMinLength || p.MaxLength < floorMaxLength || p.MinLength > p.MaxLength {
 		// A fault of the caller's configuration, so no Kind: errs reports it
 		// as Internal.
@@ -74,6 +78,8 @@ func (p Policy) Check(pw string) error {
 		}
 		if common {
 			f.Add(Field, "is one of the most commonly used passwords; choose another")
+		} else if w := contextWord(pw, context, p.MinLength); w != "" {
+			f.Add(Field, "is built on %q, a word of your name, your email, your organization or Bursar; without it, it must still be at least %d characters long", w, p.MinLength)
 		}
 	}
 	return f.Err()
