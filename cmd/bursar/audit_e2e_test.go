@@ -60,9 +60,10 @@ func TestAuditThroughTheBinary(t *testing.T) {
 	vkey = strings.TrimSpace(vkey)
 	cp, _ := bursar(t, "audit", "checkpoint", "--data-dir", dir, "--org", orgID)
 	export, _ := bursar(t, "audit", "export", "--data-dir", dir, "--org", orgID, "--since", "2000-01-01T00:00:00Z")
-	// admin init's organization and key, then the three customers.
-	if n := strings.Count(export, "\n"); n != 5 {
-		t.Fatalf("export has %d lines, want 5:\n%s", n, export)
+	// admin init's organization, its MFA rule and its key, the key's first
+	// use, then the three customers.
+	if n := strings.Count(export, "\n"); n != 7 {
+		t.Fatalf("export has %d lines, want 7:\n%s", n, export)
 	}
 	if !strings.Contains(export, `"actor":{"type":"system","id":"cli:admin init"},"action":"organization.created"`) {
 		t.Errorf("the export does not start with admin init's changes:\n%s", export)
@@ -77,7 +78,7 @@ func TestAuditThroughTheBinary(t *testing.T) {
 		t.Fatalf("verify-export = %d %q %q, want 0", code, out, errOut)
 	}
 	lines := strings.SplitAfter(export, "\n")
-	lines[3] = strings.Replace(lines[3], "customer.created", "customer.deleted", 1)
+	lines[4] = strings.Replace(lines[4], "customer.created", "customer.deleted", 1)
 	auditMust(t, os.WriteFile(logFile, []byte(strings.Join(lines, "")), 0o600))
 	if code, _, errOut := runBinary(t, "audit", "verify-export", "--key", vkey, "--checkpoint", cpFile, "--log", logFile); code != 1 || !strings.Contains(errOut, "first bad index 0") {
 		t.Errorf("verify-export of an edited export = %d %q, want 1 naming the first bad index", code, errOut)
@@ -90,7 +91,7 @@ func TestAuditThroughTheBinary(t *testing.T) {
 	bursar(t, "audit", "export", "--data-dir", dir, "--org", orgID, "--syslog", "udp://"+pc.LocalAddr().String())
 	buf := make([]byte, 64<<10)
 	lines = strings.SplitAfter(export, "\n")
-	for i := range 5 {
+	for i := range 7 {
 		auditMust(t, pc.SetReadDeadline(time.Now().Add(10*time.Second)))
 		n, _, err := pc.ReadFrom(buf)
 		auditMust(t, err)
@@ -104,15 +105,15 @@ func TestAuditThroughTheBinary(t *testing.T) {
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "bursar.db"))
 	auditMust(t, err)
 	for _, q := range []string{"DROP TRIGGER audit_entries_no_update",
-		"UPDATE audit_entries SET leaf = REPLACE(leaf, 'customer.created', 'customer.deleted') WHERE idx = 3 AND tree = '" + orgID + "'"} {
+		"UPDATE audit_entries SET leaf = REPLACE(leaf, 'customer.created', 'customer.deleted') WHERE idx = 4 AND tree = '" + orgID + "'"} {
 		if _, err := st.DB().Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
 	st.Close()
 	code, out, errOut := runBinary(t, "audit", "verify", "--data-dir", dir)
-	if code != 1 || !strings.Contains(errOut, "first bad index 3 of tree "+orgID) {
-		t.Errorf("verify after tampering = %d %q %q, want 1 naming index 3", code, out, errOut)
+	if code != 1 || !strings.Contains(errOut, "first bad index 4 of tree "+orgID) {
+		t.Errorf("verify after tampering = %d %q %q, want 1 naming index 4", code, out, errOut)
 	}
 }
 
