@@ -132,6 +132,7 @@ func identityScenario(t *testing.T, e *env, a *tenant) {
 	acc := nobody.must(201, "POST", "/v1/invitations/accept", map[string]any{"token": tok, "name": "Vera", "password": goodPassword})
 	viewerID := acc["user"].(map[string]any)["id"].(string)
 	owner.must(200, "PATCH", "/v1/users/"+viewerID, map[string]any{"role": "accountant"})
+	owner.must(200, "POST", "/v1/users/"+viewerID+"/sessions/revoke", nil)
 	owner.must(204, "DELETE", "/v1/users/"+viewerID, nil)
 
 	other := e.login(a.org.Email, goodPassword)

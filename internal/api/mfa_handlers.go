@@ -256,30 +256,17 @@ type reauthInput struct {
 	Code     string `json:"code"`
 }
 
-// reauthenticate is the step-up: a password, or a code of a second
-// factor, gives the session a new id that counts as fresh for
-// mfa.StepUpWindow.
+// reauthenticate is the step-up: the user's full authentication (their
+// password and, if they have one, a code of their second factor) gives
+// the session a new id that counts as fresh for mfa.StepUpWindow (ASVS
+// 5.0 7.5.1).
 func (a *api) reauthenticate(w http.ResponseWriter, r *http.Request, c caller) error {
 	var in reauthInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if (in.Password == "") == (in.Code == "") {
-		var f errs.Fields
-		f.Add("password", "give either your password or a code of your second factor")
-		return f.Err()
-	}
 	addr, _ := a.clientAddr(r)
-	sess, secret, err := a.Identity.Reauthenticate(r.Context(), c.session, addr.String(), func(ctx context.Context) error {
-		if in.Password != "" {
-			return a.Identity.CheckPassword(ctx, c.user.ID, in.Password)
-		}
-		ok, err := a.MFA.VerifySecondFactor(ctx, c.user.ID, in.Code)
-		if err == nil && !ok {
-			err = mfa.ErrVerification
-		}
-		return err
-	})
+	sess, secret, err := a.Identity.Reauthenticate(r.Context(), c.session, addr.String(), in.Password, in.Code)
 	if err != nil {
 		retryAfter(w, err)
 		if errs.KindOf(err) == errs.Unauthorized {

@@ -189,7 +189,7 @@ func mfaScenario(t *testing.T, e *env, a *tenant) {
 	b = e.signedInAs(nobody.do("POST", "/v1/auth/passkey/finish", map[string]any{"ceremony_id": id,
 		"credential": string(dev.Get(t, &assertion, 1))}))
 
-	b = e.signedInAs(b.do("POST", "/v1/auth/reauthenticate", map[string]any{"password": goodPassword}))
+	b = e.signedInAs(b.do("POST", "/v1/auth/reauthenticate", map[string]any{"password": goodPassword, "code": codes[1]}))
 	b.must(200, "POST", "/v1/auth/mfa/recovery-codes", nil)
 	b.must(200, "PUT", "/v1/organization/mfa", map[string]any{"required": false})
 	b.must(204, "DELETE", "/v1/auth/mfa/passkeys/"+pkID, nil)

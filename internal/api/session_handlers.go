@@ -32,6 +32,7 @@ func (a *api) identityRoutes() []route {
 		{POST, "/v1/users", "users", write, a.inviteUser},
 		{PATCH, "/v1/users/{id}", "users", write, a.updateUser},
 		{DELETE, "/v1/users/{id}", "users", write, a.removeUser},
+		{POST, "/v1/users/{id}/sessions/revoke", "users", write, a.revokeUserSessions},
 		{GET, "/v1/invitations", "users", read, a.listInvitations},
 		{DELETE, "/v1/invitations/{id}", "users", write, a.revokeInvitation},
 	}
@@ -155,6 +156,13 @@ func (a *api) revokeSession(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
+	// Signing out this browser needs nothing more; ending another of
+	// one's sessions needs a fresh authentication (ASVS 5.0 7.5.2).
+	if id != c.session.ID {
+		if err := a.stepUp(c); err != nil {
+			return err
+		}
+	}
 	if err := a.Identity.RevokeSession(r.Context(), c.user.ID, id); err != nil {
 		return err
 	}
@@ -168,6 +176,9 @@ func (a *api) revokeSession(w http.ResponseWriter, r *http.Request, c caller) er
 
 func (a *api) revokeAllSessions(w http.ResponseWriter, r *http.Request, c caller) error {
 	if err := decodeEmpty(r); err != nil {
+		return err
+	}
+	if err := a.stepUp(c); err != nil { // ASVS 5.0 7.5.2
 		return err
 	}
 	n, err := a.Identity.RevokeAll(r.Context(), c.user.ID)

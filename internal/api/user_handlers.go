@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"bursar/internal/audit"
 	"bursar/internal/auth"
@@ -159,22 +160,65 @@ func (a *api) writeMember(w http.ResponseWriter, r *http.Request, c caller, id s
 	return nil
 }
 
-// removeUser takes a member out of the organization.
+// removeUser takes a member out of the organization; every session of
+// theirs ends with it (ASVS 5.0 7.4.2).
 func (a *api) removeUser(w http.ResponseWriter, r *http.Request, c caller) error {
 	id, err := pathID(r, "usr", "member")
 	if err != nil {
 		return err
 	}
 	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
-		m, err := a.Identity.RemoveMember(ctx, c.orgID, c.role, id)
+		m, ended, err := a.Identity.RemoveMember(ctx, c.orgID, c.role, id)
 		if err != nil {
 			return nil, err
 		}
-		return a.entryOf(c, "member.removed", "member", id, m, nil)
+		e, err := a.entryOf(c, "member.removed", "member", id, m, nil)
+		if err != nil {
+			return nil, err
+		}
+		e.Fields = append(e.Fields, audit.Field{Name: "sessions_ended", Value: []byte(strconv.FormatInt(ended, 10))})
+		return e, nil
 	})
 	if err != nil {
 		return err
 	}
+	if c.user != nil && id == c.user.ID {
+		clearSessionCookie(w)
+	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// revokeUserSessions ends every session of a member (ASVS 5.0 7.4.5): an
+// owner or admin of an organization the user belongs to, after a fresh
+// authentication, or an API key with users:write. An admin may not end an
+// owner's sessions.
+func (a *api) revokeUserSessions(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := pathID(r, "usr", "member")
+	if err != nil {
+		return err
+	}
+	if err := decodeEmpty(r); err != nil {
+		return err
+	}
+	if err := a.stepUp(c); err != nil {
+		return err
+	}
+	var ended int64
+	err = a.change(r, c, func(ctx context.Context) (*audit.Entry, error) {
+		var err error
+		if ended, err = a.Identity.EndMemberSessions(ctx, c.orgID, c.role, id); err != nil {
+			return nil, err
+		}
+		return &audit.Entry{Action: "member.sessions_revoked", ObjectType: "member", ObjectID: id,
+			Fields: []audit.Field{{Name: "revoked", Value: []byte(strconv.FormatInt(ended, 10))}}}, nil
+	})
+	if err != nil {
+		return err
+	}
+	if c.user != nil && id == c.user.ID {
+		clearSessionCookie(w)
+	}
+	writeJSON(w, http.StatusOK, map[string]int64{"revoked": ended})
 	return nil
 }

@@ -30,6 +30,9 @@ type User struct {
 	// user who has none (single sign-on only).
 	PasswordHash    string     `json:"-"`
 	EmailVerifiedAt *time.Time `json:"-"`
+	// DisabledAt is when an operator disabled the account: it signs in
+	// by no pathway and its sessions are refused. Nil: enabled.
+	DisabledAt *time.Time `json:"-"`
 }
 
 // Membership gives a user a role in an organization.

@@ -25,6 +25,9 @@ func (s *Identity) SignInFederated(ctx context.Context, address, userAgent strin
 	if err != nil {
 		return nil, err
 	}
+	if u.DisabledAt != nil {
+		return nil, errSignInFailed
+	}
 	state := SessionActive
 	if s.SecondFactor != nil {
 		has, err := s.SecondFactor.HasSecondFactor(ctx, u.ID)

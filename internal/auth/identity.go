@@ -86,6 +86,8 @@ type IdentityStore interface {
 	// GetUserByEmail finds a user by email, compared case-insensitively.
 	GetUserByEmail(ctx context.Context, email string) (*User, error)
 	SetUserPassword(ctx context.Context, id, hash string, at time.Time) error
+	// SetUserDisabled disables the user from at, or enables them again.
+	SetUserDisabled(ctx context.Context, id string, disabled bool, at time.Time) error
 
 	InsertMembership(ctx context.Context, m *Membership) error
 	GetMembership(ctx context.Context, orgID, userID string) (*Membership, error)

@@ -196,7 +196,8 @@ func (s *Identity) Login(ctx context.Context, email, pw, address, userAgent stri
 		hash = u.PasswordHash
 	}
 	ok, verr := password.Verify(pw, hash)
-	if u == nil || u.PasswordHash == "" || !ok || verr != nil {
+	// A disabled account fails like a wrong password, after the same work.
+	if u == nil || u.PasswordHash == "" || !ok || verr != nil || u.DisabledAt != nil {
 		if u != nil {
 			at.UserID = u.ID
 			if at.Failures%notifyEvery == 0 {
@@ -284,6 +285,11 @@ func (s *Identity) Resume(ctx context.Context, secret string) (*Session, *User, 
 	u, err := s.Store.GetUser(ctx, sess.UserID)
 	if err != nil {
 		return nil, nil, err
+	}
+	if u.DisabledAt != nil {
+		// Disabling ends the sessions too; this holds the line even
+		// for one started in a race with it (ASVS 5.0 7.4.2).
+		return nil, nil, errNoSession
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
 		if err := s.Store.TouchSession(ctx, sess.ID, now); err != nil {

@@ -179,15 +179,26 @@ func (s *Identity) ChangeRole(ctx context.Context, orgID string, actorRole Role,
 }
 
 // RemoveMember takes a member out of the organization; the last owner
-// stays. The user's sessions stay for other organizations, but none acts
-// on this one any more: the role is read at every request.
-func (s *Identity) RemoveMember(ctx context.Context, orgID string, actorRole Role, userID string) (*Membership, error) {
+// stays. Every session of the user ends with it, in every organization
+// (sessions are the user's, not an organization's): whoever was removed
+// signs in afresh, and a browser left signed in loses what it showed
+// (ASVS 5.0 7.4.2). It reports the membership and how many sessions ended.
+func (s *Identity) RemoveMember(ctx context.Context, orgID string, actorRole Role, userID string) (*Membership, int64, error) {
 	m, err := s.Store.GetMembership(ctx, orgID, userID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if actorRole != "" && !Outranks(actorRole, m.Role) {
-		return nil, errs.E(errs.Forbidden, "role_too_high", "only an owner may remove an owner")
+		return nil, 0, errs.E(errs.Forbidden, "role_too_high", "only an owner may remove an owner")
 	}
-	return m, s.Store.DeleteMembership(ctx, orgID, userID)
+	var n int64
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.DeleteMembership(ctx, orgID, userID); err != nil {
+			return err
+		}
+		var err error
+		n, err = s.Store.RevokeUserSessions(ctx, userID, "", s.Now().UTC())
+		return err
+	})
+	return m, n, err
 }

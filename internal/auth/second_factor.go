@@ -29,14 +29,60 @@ func (s *Identity) CompleteSignIn(ctx context.Context, sess *Session, address st
 }
 
 // Reauthenticate is the step-up of a signed-in user before a sensitive
-// change: verify checks a password or a second factor, counted in the
-// sign-in throttle, and the session gets a new id whose creation time is
-// the fresh authentication that mfa.Fresh asks for.
-func (s *Identity) Reauthenticate(ctx context.Context, sess *Session, address string, verify func(ctx context.Context) error) (*Session, Secret, error) {
+// change, with the user's full authentication (ASVS 5.0 7.5.1): their
+// password if they have one, and a code of their second factor (TOTP or
+// recovery code) if they have one; a user with both gives both. The
+// attempt counts in the sign-in throttle as one, whichever part is wrong,
+// and the code is checked (and spent) only after a right password. On
+// success the session gets a new id whose creation time is the fresh
+// authentication that mfa.Fresh asks for.
+func (s *Identity) Reauthenticate(ctx context.Context, sess *Session, address, pw, code string) (*Session, Secret, error) {
 	if sess.State != SessionActive {
 		return nil, "", errs.E(errs.Unauthorized, "mfa_required", "complete the second factor of this sign-in first")
 	}
-	if err := s.throttledCheck(ctx, sess.UserID, address, verify); err != nil {
+	u, err := s.Store.GetUser(ctx, sess.UserID)
+	if err != nil {
+		return nil, "", err
+	}
+	hasFactor := false
+	if s.SecondFactor != nil {
+		if hasFactor, err = s.SecondFactor.HasSecondFactor(ctx, u.ID); err != nil {
+			return nil, "", err
+		}
+	}
+	var f errs.Fields
+	if u.PasswordHash != "" && pw == "" {
+		f.Add("password", "give your password")
+	}
+	if hasFactor && code == "" {
+		f.Add("code", "give a code of your second factor (authenticator app or recovery code)")
+	}
+	if u.PasswordHash == "" && !hasFactor {
+		// A single sign-on user with neither: only their identity
+		// provider can authenticate them again.
+		return nil, "", errs.E(errs.Forbidden, "signin_required", "sign in again to confirm it is you")
+	}
+	if err := f.Err(); err != nil {
+		return nil, "", err
+	}
+	err = s.throttledCheck(ctx, u.ID, address, func(ctx context.Context) error {
+		if u.PasswordHash != "" {
+			if err := s.CheckPassword(ctx, u.ID, pw); err != nil {
+				return err
+			}
+		}
+		if hasFactor {
+			ok, err := s.SecondFactor.VerifySecondFactor(ctx, u.ID, code)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errSignInFailed
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	return s.Rotate(ctx, sess, SessionActive)
@@ -74,6 +120,9 @@ func (s *Identity) SignInWithPasskey(ctx context.Context, address, userAgent str
 	u, err := s.Store.GetUser(ctx, userID)
 	if err != nil {
 		return nil, err
+	}
+	if u.DisabledAt != nil {
+		return nil, errSignInFailed
 	}
 	sess, secret, err := s.startSession(ctx, u.ID, SessionActive, userAgent, now, now.Add(s.absolute()))
 	if err != nil {

@@ -69,6 +69,11 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request, v *visito
 
 func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request, v *visitor) {
 	id := r.PathValue("id")
+	// Ending another session asks for a fresh sign-in (ASVS 5.0 7.5.2);
+	// signing out this browser does not.
+	if id != v.sess.ID && !h.fresh(w, r, v, "/sessions") {
+		return
+	}
 	err := h.Identity.RevokeSession(r.Context(), v.user.ID, id)
 	if errs.KindOf(err) == errs.NotFound {
 		http.Redirect(w, r, "/sessions", http.StatusSeeOther) // already ended
@@ -89,6 +94,9 @@ func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request, v *visit
 
 // revokeAll signs out everywhere, this browser included.
 func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request, v *visitor) {
+	if !h.fresh(w, r, v, "/sessions") { // ASVS 5.0 7.5.2
+		return
+	}
 	if _, err := h.Identity.RevokeAll(r.Context(), v.user.ID); err != nil {
 		h.fail(w, r, err)
 		return
@@ -168,8 +176,9 @@ func (h *Handler) acceptInvitation(w http.ResponseWriter, r *http.Request, v *vi
 }
 
 // fresh reports whether the session's sign-in is recent enough for a
-// change of second factors (ASVS 5.0 7.5.1); if not, it sends the user to
-// sign in again and come back.
+// change of second factors (ASVS 5.0 7.5.1) or ending other sessions
+// (7.5.2); if not, it sends the user to sign in again, with every factor
+// they have, and come back.
 func (h *Handler) fresh(w http.ResponseWriter, r *http.Request, v *visitor, back string) bool {
 	// A session's creation is its last authentication: a new id is
 	// issued at every sign-in and second factor.

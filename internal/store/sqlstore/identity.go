@@ -13,7 +13,7 @@ import (
 	"bursar/internal/vault"
 )
 
-const userCols = "id, email, name, created_at, password_hash, email_verified_at"
+const userCols = "id, email, name, created_at, password_hash, email_verified_at, disabled_at"
 
 // User emails are sealed under the user's own keys (mfa.UserOwner, as the
 // user's TOTP seed): a user belongs to no one organization. They are found
@@ -52,7 +52,7 @@ func (s *Store) openUserEmail(ctx context.Context, userID string, email *string)
 
 func (s *Store) scanUser(ctx context.Context, sc scanner) (*auth.User, error) {
 	var u auth.User
-	if err := sc.Scan(&u.ID, &u.Email, &u.Name, timeDest{&u.CreatedAt}, &u.PasswordHash, nullTimeDest{&u.EmailVerifiedAt}); err != nil {
+	if err := sc.Scan(&u.ID, &u.Email, &u.Name, timeDest{&u.CreatedAt}, &u.PasswordHash, nullTimeDest{&u.EmailVerifiedAt}, nullTimeDest{&u.DisabledAt}); err != nil {
 		return nil, err
 	}
 	return &u, s.openUserEmail(ctx, u.ID, &u.Email)
@@ -116,6 +116,19 @@ func (s *Store) SetUserPassword(ctx context.Context, id, hash string, at time.Ti
 	n, err := s.exec(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, stamp(&at), id)
 	if err != nil {
 		return s.fail(err, "set password of", "user", id)
+	}
+	return touched(n, "user", id)
+}
+
+// SetUserDisabled disables the user from at, or enables them again.
+func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool, at time.Time) error {
+	var disabledAt *time.Time
+	if disabled {
+		disabledAt = &at
+	}
+	n, err := s.exec(ctx, "UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?", stampPtr(&disabledAt), stamp(&at), id)
+	if err != nil {
+		return s.fail(err, "disable", "user", id)
 	}
 	return touched(n, "user", id)
 }
@@ -352,6 +365,18 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, except string, a
 	n, err := s.exec(ctx, "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL", stamp(&at), userID, except)
 	if err != nil {
 		return 0, s.fail(err, "revoke sessions of", "user", userID)
+	}
+	return n, nil
+}
+
+// RevokeAllSessions revokes every live session of every user: an
+// operator's "sign everyone out" (bursar admin end-sessions --all).
+// Sessions belong to users, not to organizations, so this is the one
+// statement on them that names no user.
+func (s *Store) RevokeAllSessions(ctx context.Context, at time.Time) (int64, error) {
+	n, err := s.exec(ctx, "UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL", stamp(&at))
+	if err != nil {
+		return 0, s.fail(err, "revoke", "session", "(all)")
 	}
 	return n, nil
 }

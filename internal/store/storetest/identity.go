@@ -45,6 +45,18 @@ func testMembers(t *testing.T, st *sqlstore.Store) {
 		t.Fatalf("password hash %q after SetUserPassword", got.PasswordHash)
 	}
 	wantErr(t, st.SetUserPassword(ctx, newID("usr"), "x", at), errs.NotFound, "")
+	if got.DisabledAt != nil {
+		t.Fatalf("a new user is disabled from %v", got.DisabledAt)
+	}
+	must(t, st.SetUserDisabled(ctx, a.ID, true, at))
+	if got, _ := st.GetUserByEmail(ctx, a.Email); got.DisabledAt == nil || !got.DisabledAt.Equal(stored) {
+		t.Fatalf("disabled at %v after SetUserDisabled, want %v", got.DisabledAt, stored)
+	}
+	must(t, st.SetUserDisabled(ctx, a.ID, false, at))
+	if got, _ := st.GetUser(ctx, a.ID); got.DisabledAt != nil {
+		t.Fatalf("disabled at %v after enabling", got.DisabledAt)
+	}
+	wantErr(t, st.SetUserDisabled(ctx, newID("usr"), true, at), errs.NotFound, "")
 
 	must(t, st.InsertMembership(ctx, &auth.Membership{OrgID: o.ID, UserID: a.ID, Role: auth.RoleOwner, CreatedAt: at}))
 	must(t, st.InsertMembership(ctx, &auth.Membership{OrgID: o.ID, UserID: b.ID, Role: auth.RoleViewer, CreatedAt: at}))
