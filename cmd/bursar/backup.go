@@ -148,7 +148,7 @@ func runRestore(ctx context.Context, io stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	in, err := os.Open(file) // #nosec G304 G703 -- the operator names the backup file on the command line
+	in, err := os.Open(file) // #nosec G304,G703 -- the operator names the backup file on the command line
 	if err != nil {
 		return usagef("invalid backup file %q: %v", file, err)
 	}
