@@ -18,6 +18,15 @@ const (
 	// scripts, styles and images from the same origin, never inline (no
 	// 'unsafe-inline', no 'unsafe-eval').
 	PortalContentSecurityPolicy = "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	// SSOPageContentSecurityPolicy covers the single sign-on page (/sso)
+	// alone: the portal's policy without form-action. Its one form goes to
+	// /sso/start, which redirects to the organization's identity provider,
+	// and browsers apply form-action to every redirect of a form's
+	// navigation, so 'self' stops the sign-in there; the provider is not
+	// known until the organization ID is submitted, so no source list could
+	// name it. The page echoes nothing but its own escaped field, and
+	// every other page keeps form-action 'self'.
+	SSOPageContentSecurityPolicy = "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 // hstsValue asks browsers to use HTTPS only for two years, on every sub
@@ -31,6 +40,9 @@ const hstsValue = "max-age=63072000; includeSubDomains"
 func contentSecurityPolicy(path string) string {
 	if strings.HasPrefix(path, "/v1/") || path == "/v1" || path == "/healthz" || path == "/readyz" {
 		return APIContentSecurityPolicy
+	}
+	if path == "/sso" {
+		return SSOPageContentSecurityPolicy
 	}
 	return PortalContentSecurityPolicy
 }

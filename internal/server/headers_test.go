@@ -26,6 +26,8 @@ func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 		{"WAF block", "", "/v1/invoices?status=" + url.QueryEscape(injection), 403, server.APIContentSecurityPolicy},
 		{"API 404", "key", "/v1/nowhere", 404, server.APIContentSecurityPolicy},
 		{"404 outside the API", "", "/nowhere", 404, server.PortalContentSecurityPolicy},
+		{"single sign-on page", "", "/sso", 200, server.SSOPageContentSecurityPolicy},
+		{"single sign-on start", "", "/sso/start", 422, server.PortalContentSecurityPolicy},
 		{"health check", "", "/healthz", 200, server.APIContentSecurityPolicy},
 	}
 	for _, srv := range []struct {
@@ -68,7 +70,7 @@ func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 
 // Neither policy lets a page run inline script or be framed.
 func TestContentSecurityPoliciesForbidInlineScriptAndFraming(t *testing.T) {
-	for _, p := range []string{server.APIContentSecurityPolicy, server.PortalContentSecurityPolicy} {
+	for _, p := range []string{server.APIContentSecurityPolicy, server.PortalContentSecurityPolicy, server.SSOPageContentSecurityPolicy} {
 		if strings.Contains(p, "unsafe-inline") || strings.Contains(p, "unsafe-eval") || strings.Contains(p, "*") {
 			t.Errorf("policy %q allows inline script, eval or any origin", p)
 		}
