@@ -106,23 +106,9 @@ func (s *Identity) CheckPassword(ctx context.Context, userID, pw string) error {
 // attempt counted in the address's sign-in throttle: a passkey that
 // verified its user is two factors in one.
 func (s *Identity) SignInWithPasskey(ctx context.Context, address, userAgent string, verify func(ctx context.Context) (string, error)) (*LoginResult, error) {
-	now := s.Now().UTC()
-	addr := addressSubject(address)
-	prev, err := s.spend(ctx, addr, addressPolicy, now)
+	u, now, err := s.verifiedUser(ctx, address, verify)
 	if err != nil {
 		return nil, err
-	}
-	userID, err := verify(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.giveBack(ctx, addr, prev, now)
-	u, err := s.Store.GetUser(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	if u.DisabledAt != nil {
-		return nil, errSignInFailed
 	}
 	sess, secret, err := s.startSession(ctx, u.ID, SessionActive, userAgent, now, now.Add(s.absolute()))
 	if err != nil {
