@@ -21,7 +21,8 @@ func (h *Handler) ssoRoutes() []route {
 	}
 	return []route{
 		{http.MethodGet, "/sso", anyone, h.ssoPage},
-		{http.MethodGet, sso.StartPath, anyone, h.ssoStart},
+		{http.MethodGet, sso.StartPath, anyone, h.ssoStartPage},
+		{http.MethodPost, sso.StartPath, anyone, h.ssoStart},
 		{http.MethodGet, sso.CallbackPath, anyone, h.ssoCallback},
 	}
 }
@@ -43,12 +44,23 @@ func (h *Handler) ssoPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 		Form: map[string]string{"next": localPath(r.URL.Query().Get("next"))}})
 }
 
-// ssoStart sends the browser to the organization's provider. A GET, so
-// that an organization can give its members a link (sso.View.SignInURL);
-// what it starts is harmless until the provider answers to this browser.
-func (h *Handler) ssoStart(w http.ResponseWriter, r *http.Request, v *visitor) {
+// ssoStartPage is where the link an organization gives its members
+// (sso.View.SignInURL) lands: the single sign-on page with the
+// organization filled in. Following a link starts nothing: another site
+// could send a browser there, and with the provider's own session still
+// live a Bursar session would start without the user doing anything here
+// (ASVS 5.0 7.6.2). The user's click on the form's button does.
+func (h *Handler) ssoStartPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	q := r.URL.Query()
-	org, next := q.Get("org"), localPath(q.Get("next"))
+	h.show(w, r, v, http.StatusOK, "sso.html", &view{Title: "Sign in with your organization",
+		Form: map[string]string{"org": q.Get("org"), "next": localPath(q.Get("next"))}})
+}
+
+// ssoStart sends the browser to the organization's provider, from the
+// posted form of the single sign-on page: the guard has checked its origin
+// and its anti-CSRF token, so another site cannot start it.
+func (h *Handler) ssoStart(w http.ResponseWriter, r *http.Request, v *visitor) {
+	org, next := r.PostFormValue("org"), localPath(r.PostFormValue("next"))
 	vw := &view{Title: "Sign in with your organization", Form: map[string]string{"org": org, "next": next}}
 	if org == "" || len(org) > 100 {
 		vw.Fields = map[string]string{"org": "Enter the organization ID your administrator gave you."}

@@ -150,12 +150,29 @@ func (u *idpUser) Claims(_ []string, c *mockoidc.IDTokenClaims) (jwt.Claims, err
 // provider's (auto-approving) authorization, and back to the callback,
 // whose answer it returns. between runs after the provider answered and
 // before the callback; it may change the callback's URL.
+// start does what a member does with the link their organization gives
+// them: opens it (the single sign-on page, the organization filled in) and
+// presses the button, which posts the form with its anti-CSRF token.
+func (s *ssoEnv) start(c *client, orgID, next string) *http.Response {
+	s.t.Helper()
+	link := "/sso/start?org=" + url.QueryEscape(orgID)
+	if next != "" {
+		link += "&next=" + url.QueryEscape(next)
+	}
+	body, tok := c.page(link)
+	if !strings.Contains(body, `value="`+orgID+`"`) || tok == "" {
+		s.t.Fatalf("the link %s shows no form with the organization filled in", link)
+	}
+	return c.do(http.MethodPost, "/sso/start", map[string]string{"csrf_token": tok, "org": orgID, "next": next},
+		map[string]string{"Sec-Fetch-Site": "same-origin"})
+}
+
 func (s *ssoEnv) run(c *client, orgID string, u *idpUser, between func(cb *url.URL)) *http.Response {
 	s.t.Helper()
 	if u != nil {
 		s.idp.QueueUser(u)
 	}
-	res := c.do(http.MethodGet, "/sso/start?org="+url.QueryEscape(orgID)+"&next=/sessions", nil, nil)
+	res := s.start(c, orgID, "/sessions")
 	res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther {
 		s.t.Fatalf("start: status %d, want 303", res.StatusCode)
@@ -328,7 +345,7 @@ func TestSSOSignInRefused(t *testing.T) {
 			cb.RawQuery = "state=not-used&code=not-used" // the attacker keeps the answer
 		})
 		res.Body.Close()
-		res = victim.do(http.MethodGet, "/sso/start?org="+s.org.ID, nil, nil)
+		res = s.start(victim, s.org.ID, "")
 		res.Body.Close()
 		res = victim.do(http.MethodGet, stolen.RequestURI(), nil, nil)
 		s.refused(victim, res, "the state belongs to another browser")
@@ -401,7 +418,7 @@ func TestSSOSignInRefused(t *testing.T) {
 		s.refused(c, res, "is disabled")
 		s.noSession(ann)
 		// And no flow starts.
-		res = c.do(http.MethodGet, "/sso/start?org="+s.org.ID, nil, nil)
+		res = s.start(c, s.org.ID, "")
 		res.Body.Close()
 		if res.StatusCode != http.StatusNotFound {
 			t.Errorf("start while disabled: status %d, want 404", res.StatusCode)
@@ -428,7 +445,7 @@ func TestSSOSignInRefused(t *testing.T) {
 			t.Errorf("Bob became a member of Acme: %v", err)
 		}
 		// The other organization has no single sign-on: none starts.
-		res = c.do(http.MethodGet, "/sso/start?org="+other.ID, nil, nil)
+		res = s.start(c, other.ID, "")
 		res.Body.Close()
 		if res.StatusCode != http.StatusNotFound {
 			t.Errorf("start for an organization without single sign-on: status %d, want 404", res.StatusCode)
@@ -441,4 +458,41 @@ func TestSSOSignInRefused(t *testing.T) {
 		s.refused(c, res, "does not create members")
 		s.noUser("carol@acme.example")
 	})
+}
+
+// Following a link to the start of single sign-on starts nothing: another
+// site could send a browser there while the user's session at the provider
+// is live. Only the posted form, with its anti-CSRF token, sends the browser
+// to the provider.
+func TestASVS_7_6_2_SSOStartsOnlyByTheUsersAction(t *testing.T) {
+	s := newSSOEnv(t)
+	s.configure(s.org.ID, func(*sso.Config) {})
+	c := s.client()
+	res := c.do(http.MethodGet, "/sso/start?org="+url.QueryEscape(s.org.ID), nil, nil)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Location") != "" {
+		t.Fatalf("GET of the start link: status %d, Location %q; want the page, no redirect", res.StatusCode, res.Header.Get("Location"))
+	}
+	// A form posted from another site, or without the token: refused.
+	for name, h := range map[string]map[string]string{
+		"cross-site": {"Sec-Fetch-Site": "cross-site"},
+		"no token":   {"Sec-Fetch-Site": "same-origin"},
+	} {
+		form := map[string]string{"org": s.org.ID}
+		if name == "cross-site" {
+			_, tok := c.page("/sso")
+			form["csrf_token"] = tok
+		}
+		res := c.do(http.MethodPost, "/sso/start", form, h)
+		res.Body.Close()
+		if res.StatusCode == http.StatusSeeOther {
+			t.Errorf("%s: the flow started (303 to %s)", name, res.Header.Get("Location"))
+		}
+	}
+	// The user's own click does.
+	res = s.start(c, s.org.ID, "")
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Errorf("posted form: status %d, want 303 to the provider", res.StatusCode)
+	}
 }
