@@ -53,6 +53,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the server's configuration changed by edit.
+func newEnvWith(t *testing.T, edit func(*server.Config)) *env {
+	t.Helper()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bursar.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,8 +76,12 @@ func newEnv(t *testing.T) *env {
 	}
 	// The real server: the WAF, rate limits and security headers in front
 	// of the portal, and the identity and MFA services it wires.
-	srv := server.New(server.Config{Addr: ln.Addr().String(), Identity: server.IdentityConfig{PublicURL: base, Mail: sender},
-		Guard: server.GuardConfig{RateLimits: testLimits()}}, st, slog.New(slog.DiscardHandler), time.Now)
+	cfg := server.Config{Addr: ln.Addr().String(), Identity: server.IdentityConfig{PublicURL: base, Mail: sender},
+		Guard: server.GuardConfig{RateLimits: testLimits()}}
+	if edit != nil {
+		edit(&cfg)
+	}
+	srv := server.New(cfg, st, slog.New(slog.DiscardHandler), time.Now)
 	ids := srv.Identity()
 	e := &env{t: t, st: st, identity: ids.Identity, mfa: ids.MFA, mail: box, base: base,
 		portal: web.New(web.Deps{Identity: ids.Identity, MFA: ids.MFA, Orgs: st})} // for its route table

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"bursar/internal/auth"
+	"bursar/internal/server"
 )
 
 // TestRoutesDeclareAccess walks the portal's routes: each declares who
@@ -168,5 +169,24 @@ func TestTemplatesNothingInline(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A known refusal that reaches no form of its own is answered with its
+// status and message, not as a fault of the server: here a passkey
+// sign-in posted to a server whose public URL is an IP address, where
+// passkeys are off (the attack stage's scanner found it answering 500).
+func TestKnownRefusalIsNotAServerError(t *testing.T) {
+	e := newEnvWith(t, func(c *server.Config) { c.Identity.PublicURL = "http://127.0.0.1:9" })
+	c := e.client()
+	// The forms before sign-in share the pre-session token; the passkey
+	// page shows no form when passkeys are off.
+	_, tok := c.page("/signin")
+	res := c.do(http.MethodPost, "/signin/passkey", map[string]string{"csrf_token": tok, "credential": "not a credential"},
+		map[string]string{"Sec-Fetch-Site": "same-origin"})
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusConflict || strings.Contains(string(b), "Something went wrong") {
+		t.Errorf("passkey sign-in with passkeys off: status %d, body %q; want 409 and the reason", res.StatusCode, b)
 	}
 }

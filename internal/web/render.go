@@ -79,8 +79,18 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, v *visitor, statu
 	h.render(w, r, status, page, vw)
 }
 
-// fail answers an error that is not the visitor's to fix.
+// fail answers an error that the handler did not place itself.
+//
+// An error of a known kind (a conflict, a refusal, bad input) that reached
+// here is not a fault of ours: it gets its own status and safe message,
+// never a 500.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	vw := &view{Title: "Request refused"}
+	if status, ok := formError(err, vw); ok {
+		h.Logger.InfoContext(r.Context(), "web: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.render(w, r, status, "error.html", vw)
+		return
+	}
 	h.Logger.ErrorContext(r.Context(), "web: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	h.render(w, r, http.StatusInternalServerError, "error.html", &view{Title: "Something went wrong",
 		Error: "Something went wrong on our side. Please try again in a moment."})
