@@ -18,9 +18,11 @@ const (
 	// scripts, styles and images from the same origin, never inline (no
 	// 'unsafe-inline', no 'unsafe-eval').
 	PortalContentSecurityPolicy = "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-	// SSOPageContentSecurityPolicy covers the single sign-on page (/sso)
-	// alone: the portal's policy without form-action. Its one form goes to
-	// /sso/start, which redirects to the organization's identity provider,
+	// SSOPageContentSecurityPolicy covers the single sign-on pages alone
+	// (/sso, and /sso/start, where the link members are given shows the
+	// same form): the portal's policy without form-action. Their one form
+	// posts to /sso/start, which redirects to the organization's identity
+	// provider,
 	// and browsers apply form-action to every redirect of a form's
 	// navigation, so 'self' stops the sign-in there; the provider is not
 	// known until the organization ID is submitted, so no source list could
@@ -41,7 +43,7 @@ func contentSecurityPolicy(path string) string {
 	if strings.HasPrefix(path, "/v1/") || path == "/v1" || path == "/healthz" || path == "/readyz" {
 		return APIContentSecurityPolicy
 	}
-	if path == "/sso" {
+	if path == "/sso" || path == "/sso/start" {
 		return SSOPageContentSecurityPolicy
 	}
 	return PortalContentSecurityPolicy

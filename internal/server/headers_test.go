@@ -27,7 +27,7 @@ func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 		{"API 404", "key", "/v1/nowhere", 404, server.APIContentSecurityPolicy},
 		{"404 outside the API", "", "/nowhere", 404, server.PortalContentSecurityPolicy},
 		{"single sign-on page", "", "/sso", 200, server.SSOPageContentSecurityPolicy},
-		{"single sign-on start", "", "/sso/start", 422, server.PortalContentSecurityPolicy},
+		{"single sign-on link", "", "/sso/start", 200, server.SSOPageContentSecurityPolicy},
 		{"health check", "", "/healthz", 200, server.APIContentSecurityPolicy},
 	}
 	for _, srv := range []struct {

@@ -41,3 +41,26 @@ func TestBrowserSSOSignIn(t *testing.T) {
 		t.Errorf("organizations %q, want Acme GmbH as accountant", got)
 	}
 }
+
+// The link an organization gives its members (sso.View.SignInURL) opens the
+// single sign-on page with the organization filled in; the member's click
+// goes on to the provider and back, signed in. The page must let the
+// form's navigation be redirected to the provider (its CSP has no
+// form-action), which only a browser enforces.
+func TestBrowserSSOSignInFromTheLink(t *testing.T) {
+	s := newSSOEnv(t)
+	s.configure(s.org.ID, func(c *sso.Config) { c.CreateMembers = false })
+	s.user("ann@acme.example", "Ann Example", auth.RoleAccountant)
+	s.idp.QueueUser(&idpUser{email: "ann@acme.example"})
+
+	c := tab(t)
+	run(t, c, chromedp.Navigate(s.base+"/sso/start?org="+s.org.ID))
+	if got := location(t, c); got != s.base+"/sso/start?org="+s.org.ID {
+		t.Fatalf("opening the link went on to %s; it must wait for the member's click", got)
+	}
+	submit(t, c, `form[action="/sso/start"] button[type=submit]`)
+	if got := location(t, c); got != s.base+"/" {
+		t.Fatalf("after single sign-on at %s, want the home page; the server says:\n%s", got, s.log.String())
+	}
+	s.wantHome(t, c, "Ann Example")
+}
