@@ -72,7 +72,10 @@ func Changes(h Hasher, tree, objectType string, before, after any) ([]Field, err
 	return out, nil
 }
 
-// jsonMembers returns the members of v's JSON object; nil for nil.
+// jsonMembers returns the members of v's JSON object; nil for nil. Every
+// audited change pays for it, twice, on documents of several kilobytes, so
+// the object that json.Marshal wrote is split by members rather than
+// decoded again (splitObject).
 func jsonMembers(v any) (map[string]json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
@@ -81,9 +84,109 @@ func jsonMembers(v any) (map[string]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+	return splitObject(b)
+}
+
+// splitObject returns the members of a JSON object as json.Unmarshal into
+// a map[string]json.RawMessage would, for the compact, valid JSON that
+// json.Marshal writes: one pass, the values sub-slices of b. Anything else
+// (whitespace, a document that is not an object) goes to json.Unmarshal.
+func splitObject(b []byte) (map[string]json.RawMessage, error) {
+	slow := func() (map[string]json.RawMessage, error) {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, err
+		}
+		return m, nil
 	}
-	return m, nil
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return slow()
+	}
+	m := make(map[string]json.RawMessage)
+	i := 1
+	if b[i] == '}' {
+		return m, nil
+	}
+	for {
+		// A key: a string, then a colon.
+		if b[i] != '"' {
+			return slow()
+		}
+		end := stringEnd(b, i)
+		if end < 0 || end >= len(b) || b[end] != ':' {
+			return slow()
+		}
+		raw := b[i:end]
+		var key string
+		if plainKey(raw) {
+			key = string(raw[1 : len(raw)-1])
+		} else if err := json.Unmarshal(raw, &key); err != nil {
+			return nil, err
+		}
+		// A value: up to the comma, or the object's closing brace, at
+		// depth zero.
+		start, depth, k := end+1, 0, end+1
+		for {
+			if k >= len(b) || depth < 0 {
+				return slow()
+			}
+			c := b[k]
+			if depth == 0 && (c == ',' || c == '}') {
+				break
+			}
+			switch c {
+			case '"':
+				e := stringEnd(b, k)
+				if e < 0 {
+					return slow()
+				}
+				k = e
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			case ' ', '\t', '\n', '\r':
+				return slow()
+			}
+			k++
+		}
+		if k == start {
+			return slow()
+		}
+		m[key] = json.RawMessage(b[start:k])
+		if b[k] == '}' {
+			if k != len(b)-1 {
+				return slow()
+			}
+			return m, nil
+		}
+		i = k + 1
+	}
+}
+
+// plainKey reports whether a quoted key is ASCII without escapes, which
+// is its own decoding; any other goes through json.Unmarshal (escapes, and
+// invalid UTF-8, which it replaces).
+func plainKey(raw []byte) bool {
+	for _, c := range raw {
+		if c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// stringEnd returns the index just past the JSON string that starts at
+// b[i] (a quote), or -1 if it does not end.
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
 }
