@@ -61,17 +61,34 @@ func contentSecurityPolicy(path string) string {
 // the portal's and the hosted invoice pages' URLs carry identifiers and
 // tokens (/i/{token}) that must not leak to another site through a link,
 // and nothing in Bursar needs the referrer.
+//
+// The values are built once and shared by every answer (the keys are
+// already canonical): a handler that changes a header sets or adds its own
+// slice, and nothing writes into a header's slice in place.
 func securityHeaders(tls bool, next http.Handler) http.Handler {
+	csp := map[string][]string{
+		APIContentSecurityPolicy:     {APIContentSecurityPolicy},
+		PortalContentSecurityPolicy:  {PortalContentSecurityPolicy},
+		SSOPageContentSecurityPolicy: {SSOPageContentSecurityPolicy},
+	}
+	var (
+		nosniff    = []string{"nosniff"}
+		noReferrer = []string{"no-referrer"}
+		deny       = []string{"DENY"} // for browsers that ignore frame-ancestors
+		sameOrigin = []string{"same-origin"}
+		noStore    = []string{"no-store"}
+		hsts       = []string{hstsValue}
+	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy(r.URL.Path))
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY") // for browsers that ignore frame-ancestors
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
+		h["Content-Security-Policy"] = csp[contentSecurityPolicy(r.URL.Path)]
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = noReferrer
+		h["X-Frame-Options"] = deny
+		h["Cross-Origin-Opener-Policy"] = sameOrigin
+		h["Cache-Control"] = noStore
 		if tls {
-			h.Set("Strict-Transport-Security", hstsValue)
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
