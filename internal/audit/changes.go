@@ -80,6 +80,12 @@ func jsonMembers(v any) (map[string]json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
 	}
+	// A document already encoded by json.Marshal (a transition's "before",
+	// see invoice.WithLoaded) is compact already: it is split as it is,
+	// without a second pass to compact it.
+	if raw, ok := v.(json.RawMessage); ok {
+		return splitObject(raw)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
