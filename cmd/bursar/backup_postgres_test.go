@@ -9,16 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"bursar/internal/audit"
-	"bursar/internal/customer"
-	"bursar/internal/invoice"
-	"bursar/internal/org"
-	"bursar/internal/party"
 	"bursar/internal/store/pgtest"
 )
 
@@ -114,61 +108,9 @@ func TestPostgresBackupUnderLoadRestores(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := &audit.Log{Store: st, Keys: keys, Now: time.Now}
-	o, err := org.New(org.Input{Name: "Acme", Email: "owner@acme.example", DefaultCurrency: "EUR", TimeZone: "UTC",
-		Address: party.Address{Line1: "Hauptstr. 1", City: "Berlin", PostalCode: "10115", Country: "DE"}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.InsertOrganization(ctx, o); err != nil {
-		t.Fatal(err)
-	}
-	cus, err := (&customer.Service{Store: st, Now: time.Now}).Create(ctx, o.ID, "EUR", customer.Input{Name: "Globex", Email: "ap@globex.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	invoices := &invoice.Service{Store: st, Now: time.Now}
-
-	// The load: each invoice is created, finalized and audited in one
-	// transaction, so its rows never change once visible.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var made atomic.Int64
-	var loadErr atomic.Value
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				err := st.InTx(ctx, func(ctx context.Context) error {
-					inv, err := invoices.Create(ctx, o.ID, invoice.Input{CustomerID: cus.ID, Lines: []invoice.LineInput{
-						{Description: fmt.Sprintf("work %d.%d", w, i), Quantity: "1", UnitPrice: "10.00"}}})
-					if err != nil {
-						return err
-					}
-					if inv, err = invoices.Finalize(ctx, o.ID, inv.ID); err != nil {
-						return err
-					}
-					return log.Append(ctx, &audit.Entry{Tree: o.ID, Actor: audit.Actor{Type: audit.ActorSystem, ID: "test"},
-						Action: "invoice.finalized", ObjectType: "invoice", ObjectID: inv.ID})
-				})
-				if err != nil {
-					loadErr.Store(err)
-					return
-				}
-				made.Add(1)
-			}
-		}()
-	}
-	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
-	defer stopLoad()
-	for made.Load() < 50 && loadErr.Load() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	o, cus := seedAcme(t, st)
+	load := startInvoiceLoad(t, st, log, o.ID, cus.ID)
+	load.waitFor(t, 50)
 	before := pgTables(t, st.DB())
 	file := filepath.Join(t.TempDir(), "bursar.backup")
 	var out, errOut bytes.Buffer
@@ -177,14 +119,8 @@ func TestPostgresBackupUnderLoadRestores(t *testing.T) {
 		t.Fatalf("backup = %d: %s", code, errOut.String())
 	}
 	after := pgTables(t, st.DB())
-	atBackup := made.Load()
-	for made.Load() < atBackup+20 && loadErr.Load() == nil { // the load goes on after the backup
-		time.Sleep(10 * time.Millisecond)
-	}
-	stopLoad()
-	if err := loadErr.Load(); err != nil {
-		t.Fatalf("load: %v", err)
-	}
+	load.waitFor(t, load.made.Load()+20) // the load goes on after the backup
+	load.end(t)
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -227,5 +163,5 @@ func TestPostgresBackupUnderLoadRestores(t *testing.T) {
 	if n < len(before["invoices"]) || n > len(after["invoices"]) {
 		t.Errorf("restored %d invoices, want between %d and %d", n, len(before["invoices"]), len(after["invoices"]))
 	}
-	t.Logf("restored %d invoices; %d before the backup, %d after it, %d at the end", n, len(before["invoices"]), len(after["invoices"]), made.Load())
+	t.Logf("restored %d invoices; %d before the backup, %d after it, %d at the end", n, len(before["invoices"]), len(after["invoices"]), load.made.Load())
 }

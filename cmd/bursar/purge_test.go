@@ -9,12 +9,9 @@ import (
 	"time"
 
 	"bursar/internal/audit"
-	"bursar/internal/customer"
 	"bursar/internal/errs"
 	"bursar/internal/invoice"
-	"bursar/internal/org"
 	"bursar/internal/page"
-	"bursar/internal/party"
 	"bursar/internal/privacy"
 	"bursar/internal/store/pgtest"
 	"bursar/internal/store/sqlstore"
@@ -37,18 +34,7 @@ func seedRetention(t *testing.T, sf storeFlags, n int) (*sqlstore.Store, string,
 		t.Fatal(err)
 	}
 	log := &audit.Log{Store: st, Keys: keys, Now: time.Now}
-	o, err := org.New(org.Input{Name: "Acme", Email: "owner@acme.example", DefaultCurrency: "EUR", TimeZone: "UTC",
-		Address: party.Address{Line1: "Hauptstr. 1", City: "Berlin", PostalCode: "10115", Country: "DE"}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.InsertOrganization(ctx, o); err != nil {
-		t.Fatal(err)
-	}
-	cus, err := (&customer.Service{Store: st, Now: time.Now}).Create(ctx, o.ID, "EUR", customer.Input{Name: "Globex", Email: "ap@globex.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, cus := seedAcme(t, st)
 	invoices := &invoice.Service{Store: st, Now: time.Now}
 	issue := func(day string) string {
 		var id string
