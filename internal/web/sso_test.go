@@ -36,6 +36,7 @@ type ssoEnv struct {
 	*env
 	idp *mockoidc.MockOIDC
 	log *syncBuffer
+	sso *sso.Service // the server's, for a test that reaches the provider its own way
 }
 
 type syncBuffer struct {
@@ -91,7 +92,7 @@ func newSSOEnv(t *testing.T) *ssoEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = idp.Shutdown() })
-	return &ssoEnv{env: e, idp: idp, log: buf}
+	return &ssoEnv{env: e, idp: idp, log: buf, sso: ids.SSO}
 }
 
 // configure gives the organization single sign-on with the test's
