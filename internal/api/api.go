@@ -102,6 +102,7 @@ type api struct {
 	routes []route
 	mux    *http.ServeMux
 	zones  timeZones
+	bodies invoiceBodies
 }
 
 // New returns the handler of every /v1 route.

@@ -96,18 +96,6 @@ func (a *api) listInvoices(w http.ResponseWriter, r *http.Request, c caller) err
 	return nil
 }
 
-func (a *api) getInvoice(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := pathID(r, "inv", "invoice")
-	if err != nil {
-		return err
-	}
-	inv, err := a.Invoices.Get(r.Context(), c.orgID, id)
-	if err != nil {
-		return err
-	}
-	return a.writeInvoice(w, r, c, http.StatusOK, inv)
-}
-
 // updateInvoice changes a draft: the body is decoded over the draft's
 // current input, so absent fields keep their value and lines, when given,
 // replace all lines. The service refuses a finalized invoice

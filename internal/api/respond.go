@@ -27,15 +27,25 @@ func writeBody(w http.ResponseWriter, status int, contentType string, v any) {
 			bodyBuffers.Put(buf)
 		}
 	}()
+	encodeBody(buf, v)
+	writeEncoded(w, status, contentType, buf.Bytes())
+}
+
+// encodeBody appends v to buf as JSON, as every answer writes it.
+func encodeBody(buf *bytes.Buffer, v any) {
 	// Encode ends the body with a newline.
 	if err := json.NewEncoder(buf).Encode(withEmptySlices(v)); err != nil {
 		// Every response type marshals; this is a programming error.
 		panic(err)
 	}
+}
+
+// writeEncoded answers a body encoded by encodeBody.
+func writeEncoded(w http.ResponseWriter, status int, contentType string, body []byte) {
 	w.Header().Set("Content-Type", contentType)
 	noStore(w.Header())
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
 }
 
 // bodyBuffers recycles response buffers: a response is encoded whole

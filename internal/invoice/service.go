@@ -431,6 +431,13 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (*Invoice, error) {
 	return s.Store.GetInvoice(ctx, orgID, id, false)
 }
 
+// Version returns the version of an invoice: it changes whenever the
+// stored invoice does, so a reader can tell whether an invoice it read
+// before is still current without reading it again.
+func (s *Service) Version(ctx context.Context, orgID, id string) (int, error) {
+	return s.Store.InvoiceVersion(ctx, orgID, id)
+}
+
 // List lists invoices, newest first.
 func (s *Service) List(ctx context.Context, orgID string, f Filter) ([]*Invoice, error) {
 	return s.Store.ListInvoices(ctx, orgID, f)

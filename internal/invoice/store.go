@@ -57,6 +57,9 @@ type Store interface {
 	// GetInvoice reads an invoice; with forUpdate it also locks the row
 	// until the transaction ends (SELECT ... FOR UPDATE where supported).
 	GetInvoice(ctx context.Context, orgID, id string, forUpdate bool) (*Invoice, error)
+	// InvoiceVersion reads the version of an invoice alone; every change
+	// to a stored invoice increments it.
+	InvoiceVersion(ctx context.Context, orgID, id string) (int, error)
 	DeleteInvoice(ctx context.Context, orgID, id string) error
 	ListInvoices(ctx context.Context, orgID string, f Filter) ([]*Invoice, error)
 	// NextNumber increments the counter of a number series and returns the

@@ -177,6 +177,17 @@ func (s *Store) GetInvoice(ctx context.Context, orgID, id string, forUpdate bool
 	return inv, nil
 }
 
+// InvoiceVersion reads an invoice's version alone: what a reader that
+// keeps an invoice it read before needs to know whether it changed since.
+func (s *Store) InvoiceVersion(ctx context.Context, orgID, id string) (int, error) {
+	var v int
+	err := s.queryRow(ctx, "SELECT version FROM invoices WHERE org_id = ? AND id = ?", orgID, id).Scan(&v)
+	if err := s.getOne(err, "invoice", id); err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
 // DeleteInvoice deletes an invoice that no payment or credit note refers to.
 func (s *Store) DeleteInvoice(ctx context.Context, orgID, id string) error {
 	n, err := s.exec(ctx, "DELETE FROM invoices WHERE org_id = ? AND id = ?", orgID, id)

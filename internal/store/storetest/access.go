@@ -178,6 +178,7 @@ func testTenantIsolation(t *testing.T, st *sqlstore.Store) {
 	notFound("GetProduct", get(st.GetProduct(ctx, other, p.ID)))
 	notFound("GetInvoice", get(st.GetInvoice(ctx, other, inv.ID, false)))
 	notFound("GetInvoice for update", get(st.GetInvoice(ctx, other, inv.ID, true)))
+	notFound("InvoiceVersion", get(st.InvoiceVersion(ctx, other, inv.ID)))
 	notFound("GetCreditNote", get(st.GetCreditNote(ctx, other, cn.ID)))
 	notFound("GetPayment", get(st.GetPayment(ctx, other, pay.ID)))
 	notFound("GetAPIKey", get(st.GetAPIKey(ctx, other, k.ID)))

@@ -173,6 +173,9 @@ func testInvoiceUpdate(t *testing.T, st *sqlstore.Store) {
 	if inv.Version != 1 {
 		t.Fatalf("version after update = %d, want 1", inv.Version)
 	}
+	if v, err := st.InvoiceVersion(ctx, o.ID, inv.ID); err != nil || v != 1 {
+		t.Fatalf("InvoiceVersion after update = %d, %v; want 1", v, err)
+	}
 	got, err := st.GetInvoice(ctx, o.ID, inv.ID, false)
 	must(t, err)
 	sameJSON(t, "updated invoice", got, inv)
@@ -190,8 +193,13 @@ func testInvoiceUpdate(t *testing.T, st *sqlstore.Store) {
 	if got.Notes == "lost update" {
 		t.Fatal("a stale update was stored")
 	}
+	if v, err := st.InvoiceVersion(ctx, o.ID, inv.ID); err != nil || v != 1 {
+		t.Fatalf("InvoiceVersion after a refused update = %d, %v; want 1", v, err)
+	}
 	missing := draft(o, c)
 	wantErr(t, st.UpdateInvoice(ctx, missing), errs.NotFound, "not_found")
+	_, err = st.InvoiceVersion(ctx, o.ID, missing.ID)
+	wantErr(t, err, errs.NotFound, "not_found")
 }
 
 func testInvoiceNumbersUnique(t *testing.T, st *sqlstore.Store) {
