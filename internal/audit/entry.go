@@ -86,45 +86,71 @@ const LeafVersion = 1
 // object keys are sorted. The same entry always yields the same bytes, and
 // Parse accepts only bytes in this form.
 func (e *Entry) Leaf() ([]byte, error) {
+	t, err := e.leafTemplate()
+	if err != nil {
+		return nil, err
+	}
+	return t.at(e.Index), nil
+}
+
+// leafTemplate is an entry's leaf around its index: the leaf is head, the
+// index in decimal, then tail. Append encodes the entry before it takes
+// the tree's lock, and only writes the index in while it holds it.
+type leafTemplate struct{ head, tail []byte }
+
+// at returns the leaf of the entry at index.
+func (t leafTemplate) at(index int64) []byte {
+	leaf := make([]byte, 0, len(t.head)+20+len(t.tail))
+	leaf = append(leaf, t.head...)
+	leaf = strconv.AppendInt(leaf, index, 10)
+	return append(leaf, t.tail...)
+}
+
+// leafTemplate encodes the entry as a leaf, less its index. The members
+// come in a fixed order and the time at a fixed width of six fractional
+// digits, which other tools reproduce more easily than the trimmed fraction
+// of time.Time's encoding.
+func (e *Entry) leafTemplate() (leafTemplate, error) {
 	c := *e
 	c.Version = LeafVersion
 	c.Time = c.Time.UTC().Truncate(time.Microsecond)
-	if c.Fields == nil {
-		c.Fields = []Field{}
-	}
-	for i, f := range c.Fields {
+	c.Fields = make([]Field, len(e.Fields)) // canonical values are the leaf's, not the entry's
+	for i, f := range e.Fields {
+		c.Fields[i] = f
 		if len(f.Value) > 0 {
 			v, err := canonicalJSON(f.Value)
 			if err != nil {
-				return nil, fmt.Errorf("audit: field %s: %w", f.Name, err)
+				return leafTemplate{}, fmt.Errorf("audit: field %s: %w", f.Name, err)
 			}
 			c.Fields[i].Value = v
 		}
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(leafJSON(c)); err != nil {
-		return nil, fmt.Errorf("audit: encode entry: %w", err)
+	head, err := encodeMembers([]member{{"v", c.Version}, {"tree", c.Tree}})
+	if err != nil {
+		return leafTemplate{}, fmt.Errorf("audit: encode entry: %w", err)
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	tail, err := encodeMembers([]member{{"time", c.Time.Format(timeLayout)},
+		{"actor", c.Actor}, {"action", c.Action}, {"object_type", c.ObjectType}, {"object_id", c.ObjectID},
+		{"fields", c.Fields}, {"address_hash", c.AddressHash}, {"request_id", c.RequestID}})
+	if err != nil {
+		return leafTemplate{}, fmt.Errorf("audit: encode entry: %w", err)
+	}
+	// {"v":1,"tree":"acme","index":7,"time":...}
+	head[len(head)-1] = ','
+	head = append(head, `"index":`...)
+	tail[0] = ','
+	return leafTemplate{head: head, tail: tail}, nil
 }
 
-// leafJSON is Entry encoded as a leaf: members in a fixed order and the
-// time at a fixed width of six fractional digits, which other tools
-// reproduce more easily than the trimmed fraction of time.Time's encoding.
-type leafJSON Entry
+// member is one member of a JSON object.
+type member struct {
+	k string
+	v any
+}
 
-// MarshalJSON writes the members of the leaf in their fixed order.
-func (l leafJSON) MarshalJSON() ([]byte, error) {
-	members := []struct {
-		k string
-		v any
-	}{
-		{"v", l.Version}, {"tree", l.Tree}, {"index", l.Index}, {"time", l.Time.UTC().Format(timeLayout)},
-		{"actor", l.Actor}, {"action", l.Action}, {"object_type", l.ObjectType}, {"object_id", l.ObjectID},
-		{"fields", l.Fields}, {"address_hash", l.AddressHash}, {"request_id", l.RequestID},
-	}
+// encodeMembers writes a JSON object of the members in their order,
+// compact and without escaping <, > and &.
+func encodeMembers(members []member) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

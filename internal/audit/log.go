@@ -106,6 +106,12 @@ func (l *Log) Append(ctx context.Context, e *Entry) error {
 	if e.Time.IsZero() {
 		e.Time = l.Now()
 	}
+	// Every change of the tree waits while another holds its lock: the
+	// entry is encoded before, and only its index is written in after.
+	tpl, err := e.leafTemplate()
+	if err != nil {
+		return err
+	}
 	return l.Store.InTx(ctx, func(ctx context.Context) error {
 		// One statement locks the tree and takes the next index: every
 		// statement here is paid by every change Bursar makes.
@@ -114,10 +120,7 @@ func (l *Log) Append(ctx context.Context, e *Entry) error {
 			return fmt.Errorf("audit: lock tree %s: %w", e.Tree, err)
 		}
 		e.Index = n
-		leaf, err := e.Leaf()
-		if err != nil {
-			return err
-		}
+		leaf := tpl.at(n)
 		hashes, err := tlog.StoredHashes(n, leaf, l.hashReader(ctx, e.Tree))
 		if err != nil {
 			return fmt.Errorf("audit: hash entry %d of %s: %w", n, e.Tree, err)
