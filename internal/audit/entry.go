@@ -20,12 +20,16 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // ActorType says what kind of principal acted.
@@ -176,7 +180,50 @@ func encodeMembers(members []member) ([]byte, error) {
 const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
 
 // canonicalJSON re-encodes a JSON value compactly with sorted object keys.
+// It runs for every field value of every entry, so it does not decode the
+// value into an any and encode that again, as canonicalJSONSlow does: it
+// walks the bytes once and copies what that round trip would write
+// unchanged (numbers, literals, most strings), and sorts the members of
+// each object in place. Its bytes are canonicalJSONSlow's for every input,
+// since the leaves hash them: a document that json.Valid refuses (which
+// the decoder may yet accept, as a value followed by garbage) goes to
+// canonicalJSONSlow, and so do the strings that the round trip rewrites.
 func canonicalJSON(raw []byte) (json.RawMessage, error) {
+	if !json.Valid(raw) {
+		return canonicalJSONSlow(raw)
+	}
+	sc := canonicalScratches.Get().(*canonicalScratch)
+	c := canonicalizer{raw: raw,
+		members: sc.members[:0], keys: sc.keys[:0], scratch: sc.scratch[:0], strings: &sc.strings}
+	out := c.value(make([]byte, 0, len(raw)))
+	sc.members, sc.keys, sc.scratch = c.members, c.keys, c.scratch
+	if cap(sc.scratch)+cap(sc.keys)+sc.strings.buf.Cap() <= 64<<10 {
+		canonicalScratches.Put(sc)
+	}
+	if c.err != nil {
+		// Not expected of a valid document; the round trip decides.
+		return canonicalJSONSlow(raw)
+	}
+	return out, nil
+}
+
+// canonicalScratch is the scratch space of canonicalJSON's walks, which
+// canonicalScratches keeps from one call to the next, unless a large
+// document grew it past 64 KiB.
+type canonicalScratch struct {
+	members []canonicalMember
+	keys    []byte
+	scratch []byte
+	strings stringEncoder
+}
+
+var canonicalScratches = sync.Pool{New: func() any { return new(canonicalScratch) }}
+
+// canonicalJSONSlow is the definition of canonicalJSON's bytes: the value
+// decoded into an any, with numbers kept as written, and encoded again,
+// which sorts object keys, keeps the last of duplicate keys and rewrites
+// strings in the encoder's escapes.
+func canonicalJSONSlow(raw []byte) (json.RawMessage, error) {
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	var v any
@@ -191,6 +238,222 @@ func canonicalJSON(raw []byte) (json.RawMessage, error) {
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
+
+// canonicalizer is canonicalJSON's walk over a document that json.Valid
+// accepted, so that it checks no syntax: raw[pos] is the next byte to
+// read.
+type canonicalizer struct {
+	raw []byte
+	pos int
+	err error
+	// members holds the members of the objects open at pos, innermost
+	// last, and keys their keys decoded; scratch is where an object's
+	// members wait while they are written back in order (one object at a
+	// time: an object is written back only after those inside it).
+	// Members hold offsets, not slices, so that sorting them moves no
+	// pointers, each of which would cost a write barrier.
+	members []canonicalMember
+	keys    []byte
+	scratch []byte
+	strings *stringEncoder
+}
+
+// stringEncoder encodes the strings that are not copied as they are, as
+// the encoder of canonicalJSONSlow does.
+type stringEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// canonicalMember is a member of an object being canonicalized: where its
+// key decoded, which orders it, is in keys, and where its `"key":value` is
+// in out.
+type canonicalMember struct {
+	keyStart, keyEnd int
+	start, end       int
+}
+
+func (c *canonicalizer) key(m canonicalMember) []byte { return c.keys[m.keyStart:m.keyEnd] }
+
+func (c *canonicalizer) skipSpace() {
+	for c.pos < len(c.raw) {
+		switch c.raw[c.pos] {
+		case ' ', '\t', '\n', '\r':
+			c.pos++
+		default:
+			return
+		}
+	}
+}
+
+// value appends the value at pos, after any white space, to out. The
+// walk passes out along rather than keeping it in c, whose stores would
+// cost write barriers.
+func (c *canonicalizer) value(out []byte) []byte {
+	c.skipSpace()
+	switch c.raw[c.pos] {
+	case '{':
+		return c.object(out)
+	case '[':
+		return c.array(out)
+	case '"':
+		return c.stringValue(out, false)
+	case 't', 'n':
+		c.pos += 4
+		return append(out, c.raw[c.pos-4:c.pos]...)
+	case 'f':
+		c.pos += 5
+		return append(out, c.raw[c.pos-5:c.pos]...)
+	}
+	// A number: decoded with UseNumber it is a json.Number, which the
+	// encoder writes as it was written (-0, 1E+2 and 1.50 included).
+	raw, start, i := c.raw, c.pos, c.pos
+	for ; i < len(raw); i++ {
+		if b := raw[i]; (b < '0' || b > '9') && b != '-' && b != '+' && b != '.' && b != 'e' && b != 'E' {
+			break
+		}
+	}
+	c.pos = i
+	return append(out, raw[start:i]...)
+}
+
+func (c *canonicalizer) array(out []byte) []byte {
+	c.pos++ // [
+	out = append(out, '[')
+	c.skipSpace()
+	if c.raw[c.pos] == ']' {
+		c.pos++
+		return append(out, ']')
+	}
+	for {
+		out = c.value(out)
+		c.skipSpace()
+		b := c.raw[c.pos]
+		c.pos++
+		out = append(out, b) // , or ]
+		if b == ']' {
+			return out
+		}
+	}
+}
+
+// object appends the members as they come, then, unless their keys
+// already ascend, writes them again sorted as the encoder sorts a map's
+// keys (by their bytes), keeping only the last member of a key, the one
+// that decoding into a map keeps.
+func (c *canonicalizer) object(out []byte) []byte {
+	c.pos++ // {
+	open := len(out)
+	out = append(out, '{')
+	base, keysBase := len(c.members), len(c.keys)
+	sorted := true
+	for {
+		c.skipSpace()
+		if c.raw[c.pos] == '}' { // only in {}
+			break
+		}
+		if len(c.members) > base {
+			out = append(out, ',')
+		}
+		m := canonicalMember{keyStart: len(c.keys), start: len(out)}
+		out = c.stringValue(out, true)
+		m.keyEnd = len(c.keys)
+		c.skipSpace()
+		c.pos++ // :
+		out = append(out, ':')
+		out = c.value(out)
+		m.end = len(out)
+		if len(c.members) > base && bytes.Compare(c.key(c.members[len(c.members)-1]), c.key(m)) >= 0 {
+			sorted = false
+		}
+		c.members = append(c.members, m)
+		c.skipSpace()
+		if c.raw[c.pos] == '}' {
+			break
+		}
+		c.pos++ // ,
+	}
+	c.pos++ // }
+	if !sorted {
+		ms := c.members[base:]
+		slices.SortFunc(ms, func(a, b canonicalMember) int {
+			if n := bytes.Compare(c.key(a), c.key(b)); n != 0 {
+				return n
+			}
+			return cmp.Compare(a.start, b.start)
+		})
+		from := open + 1
+		c.scratch = append(c.scratch[:0], out[from:]...)
+		out = out[:from]
+		for i, m := range ms {
+			if i+1 < len(ms) && bytes.Equal(c.key(m), c.key(ms[i+1])) {
+				continue // a later member of the same key replaces it
+			}
+			if len(out) > from {
+				out = append(out, ',')
+			}
+			out = append(out, c.scratch[m.start-from:m.end-from]...)
+		}
+	}
+	c.members, c.keys = c.members[:base], c.keys[:keysBase]
+	return append(out, '}')
+}
+
+// stringValue appends the string at pos to out, and to keys decoded if it
+// is a key. A string without escapes, in valid UTF-8 and without U+2028
+// or U+2029 is its own decoding, and the encoder (not escaping <, > and &)
+// writes it back as it is; any other is decoded and encoded by
+// encoding/json, which replaces invalid UTF-8 and lone surrogates, and
+// chooses its own escapes.
+func (c *canonicalizer) stringValue(out []byte, key bool) []byte {
+	raw, start := c.raw, c.pos
+	plain, ascii := true, true
+	i := start + 1
+	for {
+		b := raw[i]
+		if b == '"' {
+			break
+		}
+		if b == '\\' {
+			plain = false
+			i++ // the escaped byte, which may be a quote
+		} else if b >= utf8.RuneSelf {
+			ascii = false
+		}
+		i++
+	}
+	c.pos = i + 1
+	quoted := raw[start:c.pos]
+	s := quoted[1 : len(quoted)-1]
+	if plain && (ascii || utf8.Valid(s) && !bytes.Contains(s, lineSeparator) && !bytes.Contains(s, paragraphSeparator)) {
+		if key {
+			c.keys = append(c.keys, s...)
+		}
+		return append(out, quoted...)
+	}
+	var str string
+	if err := json.Unmarshal(quoted, &str); err != nil {
+		c.err = err
+		return out
+	}
+	if key {
+		c.keys = append(c.keys, str...)
+	}
+	e := c.strings
+	if e.enc == nil {
+		e.enc = json.NewEncoder(&e.buf)
+		e.enc.SetEscapeHTML(false)
+	}
+	e.buf.Reset()
+	if err := e.enc.Encode(str); err != nil {
+		c.err = err
+		return out
+	}
+	return append(out, bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))...)
+}
+
+// U+2028 and U+2029 in UTF-8, which the encoder escapes.
+var lineSeparator, paragraphSeparator = []byte("\u2028"), []byte("\u2029")
 
 // ErrNotCanonical is returned by Parse for a leaf that is valid JSON but
 // not in the canonical form that Leaf writes.
