@@ -36,7 +36,6 @@ func Dialect() sqlstore.Dialect {
 		ForUpdate:        " FOR UPDATE",
 		ForShare:         " FOR SHARE",
 		WritableCTE:      true,
-		CoalesceReads:    true,
 		LockJob:          "SELECT pg_advisory_xact_lock(?)",
 		Violated:         violated,
 		TableExistsQuery: "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",

@@ -180,9 +180,6 @@ func (s *Store) GetInvoice(ctx context.Context, orgID, id string, forUpdate bool
 // InvoiceVersion reads an invoice's version alone: what a reader that
 // keeps an invoice it read before needs to know whether it changed since.
 func (s *Store) InvoiceVersion(ctx context.Context, orgID, id string) (int, error) {
-	if s.d.CoalesceReads && s.txOf(ctx) == nil {
-		return s.versions.read(ctx, s, orgID, id)
-	}
 	var v int
 	err := s.queryRow(ctx, "SELECT version FROM invoices WHERE org_id = ? AND id = ?", orgID, id).Scan(&v)
 	if err := s.getOne(err, "invoice", id); err != nil {

@@ -69,10 +69,6 @@ type Dialect struct {
 	// another statement (PostgreSQL), so that two inserts take one round
 	// trip.
 	WritableCTE bool
-	// CoalesceReads says the database takes arrays as parameters
-	// (PostgreSQL), so that point reads arriving together can share one
-	// query and its round trip (see versionReads).
-	CoalesceReads bool
 	// PrepareStatements keeps each query prepared on each connection, for
 	// drivers that would otherwise parse it at every call; pgx caches its
 	// prepared statements itself.
@@ -115,9 +111,6 @@ type Store struct {
 	// auditHashes keeps the audit hashes this process committed (see
 	// audit.go).
 	auditHashes auditHashCache
-	// versions coalesces reads of invoice versions, when the dialect
-	// coalesces reads.
-	versions versionReads
 }
 
 // New returns a store over db, which it owns from now on (Close closes it).
