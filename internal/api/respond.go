@@ -42,7 +42,11 @@ func encodeBody(buf *bytes.Buffer, v any) {
 
 // writeEncoded answers a body encoded by encodeBody.
 func writeEncoded(w http.ResponseWriter, status int, contentType string, body []byte) {
-	w.Header().Set("Content-Type", contentType)
+	if contentType == "application/json" {
+		w.Header()["Content-Type"] = jsonContentType
+	} else {
+		w.Header().Set("Content-Type", contentType)
+	}
 	noStore(w.Header())
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
@@ -60,9 +64,18 @@ const maxPooledBody = 256 << 10
 // and, once, secrets, so no cache keeps it, and it is never sniffed into
 // something else than its Content-Type.
 func noStore(h http.Header) {
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Cache-Control"] = noStoreValue
+	h["X-Content-Type-Options"] = nosniffValue
 }
+
+// Header values shared by every answer, set without Header.Set's copy and
+// canonicalization. Nothing changes a header value in place, and adding a
+// value to a one-element slice copies it.
+var (
+	jsonContentType = []string{"application/json"}
+	noStoreValue    = []string{"no-store"}
+	nosniffValue    = []string{"nosniff"}
+)
 
 // withEmptySlices returns v with every nil slice it reaches made empty, so
 // that a list in a response is always a JSON array, never null: the domain

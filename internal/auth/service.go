@@ -202,9 +202,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, orgID, name string, scopes [
 // Unauthorized error that says nothing about why. The key is read from the
 // store at most every keyCacheTTL; the caller gets its own copy.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*APIKey, error) {
-	denied := errs.E(errs.Unauthorized, "unauthenticated", "a valid API key is required")
+	denied := func() error { return errs.E(errs.Unauthorized, "unauthenticated", "a valid API key is required") }
 	if !strings.HasPrefix(secret, SecretPrefix) || len(secret) > 100 {
-		return nil, denied
+		return nil, denied()
 	}
 	hash := HashSecret(secret)
 	e, gen, ok := s.cache.get(hash)
@@ -212,7 +212,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*APIKey, err
 		e.fetched = time.Now()
 		stored, err := s.Store.GetAPIKeyByHash(ctx, hash)
 		if errs.KindOf(err) == errs.NotFound {
-			return nil, denied
+			return nil, denied()
 		}
 		if err != nil {
 			return nil, err
@@ -223,7 +223,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*APIKey, err
 	k := e.key
 	now := s.Now()
 	if k.RevokedAt != nil || (k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)) {
-		return nil, denied
+		return nil, denied()
 	}
 	// Recording the last use at minute precision keeps a hot key from
 	// writing on every request.
