@@ -34,6 +34,8 @@ type benchResult struct {
 	// The median and 99th percentile latency of one operation, and of one
 	// of the baseline's.
 	p50, p99, baseP50, baseP99 time.Duration
+	// The CPU one operation cost, and one of the baseline's.
+	cpu, baseCPU cpuPerOp
 }
 
 func runBench(ctx context.Context, io stdio, args []string) error {
@@ -164,6 +166,7 @@ func measure(d time.Duration, n int, op func(worker int) error) ([]time.Duration
 type pairResult struct {
 	rate, base           float64
 	p50, p99, bp50, bp99 time.Duration
+	cpu, bcpu            cpuPerOp
 }
 
 // measurePair measures op and its baseline in alternating slices of about
@@ -177,11 +180,13 @@ func measurePair(d time.Duration, n int, op, baseline func(worker int) error) (p
 		f     func(int) error
 		spent time.Duration
 		lat   []time.Duration
+		cpu   cpuPerOp
 	}
 	a, b := &side{f: op}, &side{f: baseline}
 	run := func(s *side) error {
-		start := time.Now()
+		start, before := time.Now(), readCPU()
 		lat, err := measure(slice, n, s.f)
+		s.cpu.add(before, readCPU())
 		s.spent += time.Since(start)
 		s.lat = append(s.lat, lat...) // one latency per operation done
 		return err
@@ -200,7 +205,8 @@ func measurePair(d time.Duration, n int, op, baseline func(worker int) error) (p
 			return pairResult{}, err
 		}
 	}
-	res := pairResult{rate: float64(len(a.lat)) / a.spent.Seconds(), base: float64(len(b.lat)) / b.spent.Seconds()}
+	res := pairResult{rate: float64(len(a.lat)) / a.spent.Seconds(), base: float64(len(b.lat)) / b.spent.Seconds(),
+		cpu: a.cpu.per(len(a.lat)), bcpu: b.cpu.per(len(b.lat))}
 	res.p50, res.p99 = percentiles(a.lat)
 	res.bp50, res.bp99 = percentiles(b.lat)
 	return res, nil
@@ -218,7 +224,7 @@ func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
 // result makes the benchResult of a pair.
 func (p pairResult) result(store, name, baselineName string, target float64) benchResult {
 	return benchResult{store: store, name: name, baselineName: baselineName, rate: p.rate, baseline: p.base, target: target,
-		p50: p.p50, p99: p.p99, baseP50: p.bp50, baseP99: p.bp99}
+		p50: p.p50, p99: p.p99, baseP50: p.bp50, baseP99: p.bp99, cpu: p.cpu, baseCPU: p.bcpu}
 }
 
 func benchStore(ctx context.Context, name string, st *sqlstore.Store, clients int, d time.Duration) ([]benchResult, error) {
@@ -378,8 +384,9 @@ func benchReport(rs []benchResult, clients int, d time.Duration) string {
 	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `make bench` (`go run ./cmd/bursar bench --out docs/benchmarks.md`) on %s.\n\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s/%s, %s. Each rate is measured for %s with %d concurrent clients over loopback HTTP, in one process, alternating with its baseline in half-second slices so that both see the same machine; the ratio is what counts, because the machines are shared and noisy.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), d, clients)
+	b.WriteString("CPU per operation is this process's CPU time (server and clients) and the whole machine's busy time (PostgreSQL's processes too), each divided by the operations done; where the machine's figure times the rate is well below the CPUs there are, the rate was limited by waiting, not by CPU.\n\n")
 	b.WriteString("What limits each number, and what was tried, is in [performance.md](performance.md).\n\n")
-	b.WriteString("| store | measure | per second | p50 / p99 | baseline | baseline per second | baseline p50 / p99 | ratio | target | met |\n|---|---|---:|---:|---|---:|---:|---:|---:|---|\n")
+	b.WriteString("| store | measure | per second | p50 / p99 | CPU per op: process / machine | baseline | baseline per second | baseline p50 / p99 | baseline CPU per op | ratio | target | met |\n|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rs {
 		ratio := r.rate / r.baseline
 		met := "yes"
@@ -390,8 +397,8 @@ func benchReport(rs []benchResult, clients int, d time.Duration) string {
 		if r.target == 0 {
 			target, met = "-", "(measured only)"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %s / %s | %s | %.0f | %s / %s | %.0f%% | %s | %s |\n", r.store, r.name, r.rate, ms(r.p50), ms(r.p99),
-			r.baselineName, r.baseline, ms(r.baseP50), ms(r.baseP99), 100*ratio, target, met)
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s / %s | %s | %s | %.0f | %s / %s | %s | %.0f%% | %s | %s |\n", r.store, r.name, r.rate, ms(r.p50), ms(r.p99), r.cpu,
+			r.baselineName, r.baseline, ms(r.baseP50), ms(r.baseP99), r.baseCPU, 100*ratio, target, met)
 	}
 	return b.String()
 }
