@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,76 +16,12 @@ import (
 )
 
 // pgTables reads every table of a PostgreSQL database as dump does a
-// SQLite one: rows by primary key, each as text.
+// SQLite one.
 func pgTables(t *testing.T, db *sql.DB) map[string]table {
-	t.Helper()
-	var tables []string
-	rows, err := db.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	out := map[string]table{}
-	for _, name := range tables {
-		pk := map[string]bool{}
-		keys, err := db.Query(`SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-			WHERE i.indrelid = $1::regclass AND i.indisprimary`, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for keys.Next() {
-			var c string
-			if err := keys.Scan(&c); err != nil {
-				t.Fatal(err)
-			}
-			pk[c] = true
-		}
-		keys.Close()
-		rows, err := db.Query(`SELECT * FROM "` + name + `"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		tb := table{}
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			var row, key []string
-			for i, v := range vals {
-				s := fmt.Sprintf("%T:%v", v, v)
-				if b, ok := v.([]byte); ok {
-					s = fmt.Sprintf("blob:%x", b)
-				}
-				if tm, ok := v.(time.Time); ok {
-					s = "time:" + tm.UTC().Format(time.RFC3339Nano)
-				}
-				row = append(row, s)
-				if pk[cols[i]] {
-					key = append(key, s)
-				}
-			}
-			if len(pk) == 0 {
-				key = row
-			}
-			tb[strings.Join(key, "|")] = strings.Join(row, "|")
-		}
-		rows.Close()
-		out[name] = tb
-	}
-	return out
+	return readTables(t, db,
+		"SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
+		`SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+			WHERE i.indrelid = $1::regclass AND i.indisprimary`)
 }
 
 // TestPostgresBackupUnderLoadRestores backs up a PostgreSQL database with

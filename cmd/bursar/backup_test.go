@@ -19,50 +19,47 @@ import (
 // without one), each row as text.
 type table map[string]string
 
-// dump reads every table of the database.
+// dump reads every table of a SQLite database.
 func dump(t *testing.T, db *sql.DB) map[string]table {
+	return readTables(t, db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+		"SELECT name FROM pragma_table_info(?) WHERE pk > 0")
+}
+
+// readTables reads every table that tablesQuery names, each row as text
+// keyed by the columns that pkQuery (given the table's name) names.
+func readTables(t *testing.T, db *sql.DB, tablesQuery, pkQuery string) map[string]table {
 	t.Helper()
-	names, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for names.Next() {
-		var n string
-		if err := names.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	names.Close()
-	out := map[string]table{}
-	for _, name := range tables {
-		var pk []int
-		cols, err := db.Query("SELECT pk FROM pragma_table_info(?) ORDER BY cid", name)
+	column := func(q string, args ...any) []string {
+		rows, err := db.Query(q, args...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		i := 0
-		for cols.Next() {
-			var p int
-			if err := cols.Scan(&p); err != nil {
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
 				t.Fatal(err)
 			}
-			if p > 0 {
-				pk = append(pk, i)
-			}
-			i++
+			out = append(out, s)
 		}
-		cols.Close()
+		return out
+	}
+	out := map[string]table{}
+	for _, name := range column(tablesQuery) {
+		pk := map[string]bool{}
+		for _, c := range column(pkQuery, name) {
+			pk[c] = true
+		}
 		rows, err := db.Query(`SELECT * FROM "` + name + `"`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, _ := rows.Columns()
+		cols, _ := rows.Columns()
 		tb := table{}
 		for rows.Next() {
-			vals := make([]any, len(n))
-			ptrs := make([]any, len(n))
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
 			for i := range vals {
 				ptrs[i] = &vals[i]
 			}
@@ -75,18 +72,18 @@ func dump(t *testing.T, db *sql.DB) map[string]table {
 				if b, ok := v.([]byte); ok {
 					s = fmt.Sprintf("blob:%x", b)
 				}
+				if tm, ok := v.(time.Time); ok {
+					s = "time:" + tm.UTC().Format(time.RFC3339Nano)
+				}
 				row = append(row, s)
-				for _, p := range pk {
-					if p == i {
-						key = append(key, s)
-					}
+				if pk[cols[i]] {
+					key = append(key, s)
 				}
 			}
-			r := strings.Join(row, "|")
 			if len(pk) == 0 {
 				key = row
 			}
-			tb[strings.Join(key, "|")] = r
+			tb[strings.Join(key, "|")] = strings.Join(row, "|")
 		}
 		rows.Close()
 		out[name] = tb
