@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"bursar/internal/tlstest"
 )
 
 // Message is one accepted message as it arrived.
@@ -67,7 +69,9 @@ func NewServer(tb testing.TB, opts Options) *Server {
 	}
 	s := &Server{Addr: ln.Addr().String(), opts: opts, ln: ln}
 	if opts.TLS || opts.Implicit {
-		s.tlsConf, s.roots = selfSigned(tb, opts.Hosts)
+		var cert tls.Certificate
+		cert, s.roots = tlstest.Certificate(tb, opts.Hosts...)
+		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		if opts.Implicit {
 			s.ln = tls.NewListener(ln, s.tlsConf)
 		}
