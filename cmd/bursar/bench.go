@@ -61,6 +61,7 @@ func runBench(ctx context.Context, io stdio, args []string) error {
 		return usagef("--store must be sqlite or postgres")
 	}
 	var results []benchResult
+	var durabilities []string
 	dir, err := os.MkdirTemp("", "bursar-bench-")
 	if err != nil {
 		return err
@@ -105,6 +106,11 @@ func runBench(ctx context.Context, io stdio, args []string) error {
 			return fmt.Errorf("bench: open %s: %w", s.name, err)
 		}
 		fmt.Fprintf(io.stderr, "bench: %s ...\n", s.name)
+		dur, err := durability(ctx, st.DB(), s.key == "postgres")
+		if err != nil {
+			return errors.Join(fmt.Errorf("bench: %s: durability: %w", s.name, err), st.Close())
+		}
+		durabilities = append(durabilities, s.name+" "+dur)
 		r, err := benchStore(ctx, s.name, st, *clients, *duration)
 		err = errors.Join(err, st.Close())
 		cleanup()
@@ -113,7 +119,7 @@ func runBench(ctx context.Context, io stdio, args []string) error {
 		}
 		results = append(results, r...)
 	}
-	report := benchReport(results, *clients, *duration)
+	report := benchReport(results, durabilities, *clients, *duration)
 	if *out == "" {
 		fmt.Fprint(io.stdout, report)
 	} else if err := os.WriteFile(*out, []byte(report), 0o644); err != nil { // #nosec G306 -- a public report
@@ -379,11 +385,12 @@ func benchStore(ctx context.Context, name string, st *sqlstore.Store, clients in
 	}, nil
 }
 
-func benchReport(rs []benchResult, clients int, d time.Duration) string {
+func benchReport(rs []benchResult, durabilities []string, clients int, d time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `make bench` (`go run ./cmd/bursar bench --out docs/benchmarks.md`) on %s.\n\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s/%s, %s. Each rate is measured for %s with %d concurrent clients over loopback HTTP, in one process, alternating with its baseline in half-second slices so that both see the same machine; the ratio is what counts, because the machines are shared and noisy.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), d, clients)
+	fmt.Fprintf(&b, "Durability, as each database reports it (a commit that does not wait for the disk is not what a 2xx promises): %s.\n\n", strings.Join(durabilities, "; "))
 	b.WriteString("CPU per operation is this process's CPU time (server and clients) and the whole machine's busy time (PostgreSQL's processes too), each divided by the operations done; where the machine's figure times the rate is well below the CPUs there are, the rate was limited by waiting, not by CPU.\n\n")
 	b.WriteString("What limits each number, and what was tried, is in [performance.md](performance.md).\n\n")
 	b.WriteString("| store | measure | per second | p50 / p99 | CPU per op: process / machine | baseline | baseline per second | baseline p50 / p99 | baseline CPU per op | ratio | target | met |\n|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---|\n")

@@ -85,16 +85,24 @@ func Run(m *testing.M) int {
 	return code
 }
 
-// Start starts a throw-away cluster of its own, outside any test (for
-// benchmarks), and returns the URL of an empty database in it and a func
-// that stops the cluster and removes its files. Like the test cluster it
-// trades durability for speed (fsync and synchronous_commit off).
-func Start() (dbURL string, stop func(), err error) {
+// Start starts a throw-away cluster of its own, outside any test, and
+// returns the URL of an empty database in it and a func that stops the
+// cluster and removes its files. Like the test cluster it trades
+// durability for speed (fsync and synchronous_commit off).
+func Start() (dbURL string, stop func(), err error) { return startOwn(false) }
+
+// StartDurable is Start with PostgreSQL's own durability settings: every
+// commit waits for its WAL to reach the disk, as on a production server.
+// Benchmarks use it, so that a measured commit is one that a 2xx may
+// acknowledge.
+func StartDurable() (dbURL string, stop func(), err error) { return startOwn(true) }
+
+func startOwn(durable bool) (dbURL string, stop func(), err error) {
 	bin, err := findBinaries()
 	if err != nil {
 		return "", nil, err
 	}
-	c, err := startCluster(bin)
+	c, err := startCluster(bin, durable)
 	if err != nil {
 		return "", nil, err
 	}
@@ -170,7 +178,7 @@ func start() error {
 		if !state.inMain {
 			return errors.New("pgtest: the package's TestMain must call pgtest.Main(m) or pgtest.Run(m), which stops the cluster")
 		}
-		c, err := startCluster(bin)
+		c, err := startCluster(bin, false)
 		if err != nil {
 			return err
 		}
@@ -266,6 +274,9 @@ type cluster struct {
 	password string
 	proc     *os.Process
 	exited   chan struct{} // closed when the server process has ended
+	// durable keeps PostgreSQL's durability settings; otherwise fsync,
+	// synchronous_commit and full_page_writes are off.
+	durable bool
 }
 
 // url returns the URL of the cluster's database db.
@@ -295,7 +306,7 @@ func runAs() (*syscall.Credential, error) {
 	return nil, errors.New("pgtest: running as root, and neither user postgres nor nobody exists to run PostgreSQL as")
 }
 
-func startCluster(bin string) (*cluster, error) {
+func startCluster(bin string, durable bool) (*cluster, error) {
 	cred, err := runAs()
 	if err != nil {
 		return nil, err
@@ -305,7 +316,7 @@ func startCluster(bin string) (*cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
-	c := &cluster{dir: dir, password: randomHex(16)}
+	c := &cluster{dir: dir, password: randomHex(16), durable: durable}
 	fail := func(err error) (*cluster, error) {
 		return nil, errors.Join(err, os.RemoveAll(dir))
 	}
@@ -375,12 +386,15 @@ func (c *cluster) startServer(bin, data string, cred *syscall.Credential) error 
 		return fmt.Errorf("pgtest: %w", err)
 	}
 	defer logFile.Close()
-	// Durability is worthless in a throw-away cluster and costs time.
-	// #nosec G204 -- bin is PostgreSQL's own directory found by findBinaries, and every argument is built here.
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port),
+	args := []string{"-D", data, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=300", "-c", "shared_buffers=64MB")
+		"-c", "max_connections=300", "-c", "shared_buffers=64MB"}
+	if !c.durable {
+		// Durability is worthless in a throw-away test cluster and costs time.
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	// #nosec G204 -- bin is PostgreSQL's own directory found by findBinaries, and every argument is built here.
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.Dir = c.dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Pdeathsig stops the server if the test process dies without running
