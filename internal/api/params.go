@@ -14,16 +14,23 @@ import (
 )
 
 // pathID returns the route's {id}. An id that cannot name an object of the
-// kind (its prefix) is not found without a lookup.
-func pathID(r *http.Request, prefix, object string) (string, error) {
+// kind (its prefix, or one of the older prefixes of the kind) is not found
+// without a lookup.
+func pathID(r *http.Request, prefix, object string, older ...string) (string, error) {
 	id := r.PathValue("id")
-	if !ident.Valid(id, prefix) {
+	if !validID(id, prefix, older) {
 		if len(id) > 64 {
 			id = id[:64] + "..."
 		}
 		return "", errs.NotFoundf(object, id)
 	}
 	return id, nil
+}
+
+// validID reports whether id has the type's prefix, or one of the older
+// prefixes that ids of the type made before still carry.
+func validID(id, prefix string, older []string) bool {
+	return ident.Valid(id, prefix) || slices.ContainsFunc(older, func(p string) bool { return ident.Valid(id, p) })
 }
 
 // query reads the parameters of a list. Every list takes limit and
@@ -69,7 +76,7 @@ func listOfNames(filters []string) string {
 }
 
 // page returns the page asked for; ids of the list's objects carry prefix.
-func (q *query) page(prefix string) page.Params {
+func (q *query) page(prefix string, older ...string) page.Params {
 	var p page.Params
 	p.Limit = page.DefaultLimit
 	if q.v.Has("limit") {
@@ -81,7 +88,7 @@ func (q *query) page(prefix string) page.Params {
 		}
 	}
 	if q.v.Has("starting_after") {
-		if s := q.v.Get("starting_after"); !ident.Valid(s, prefix) {
+		if s := q.v.Get("starting_after"); !validID(s, prefix, older) {
 			q.f.Add("starting_after", "must be the id of the last object of the previous page (%s_...)", prefix)
 		} else {
 			p.StartingAfter = s

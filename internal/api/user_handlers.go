@@ -63,7 +63,7 @@ func (a *api) inviteUser(w http.ResponseWriter, r *http.Request, c caller) error
 
 func (a *api) listInvitations(w http.ResponseWriter, r *http.Request, c caller) error {
 	q := parseQuery(r)
-	p := q.page("inv")
+	p := q.page(auth.InvitationPrefix, auth.LegacyInvitationPrefix)
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (a *api) listInvitations(w http.ResponseWriter, r *http.Request, c caller) 
 
 // revokeInvitation withdraws an invitation not yet accepted.
 func (a *api) revokeInvitation(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := pathID(r, "inv", "invitation")
+	id, err := pathID(r, auth.InvitationPrefix, "invitation", auth.LegacyInvitationPrefix)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func (s *Identity) Invite(ctx context.Context, orgID, email string, role, invite
 		return nil, "", err
 	}
 	now := s.Now().UTC()
-	inv := &Invitation{ID: ident.New("inv", now), OrgID: orgID, Email: email, Role: role, TokenHash: hash,
+	inv := &Invitation{ID: ident.New(InvitationPrefix, now), OrgID: orgID, Email: email, Role: role, TokenHash: hash,
 		InvitedBy: invitedBy, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
 	if err := s.Store.InsertInvitation(ctx, inv); err != nil {
 		return nil, "", err

@@ -88,7 +88,7 @@ func testMembers(t *testing.T, st *sqlstore.Store) {
 // them.
 func testInvitations(t *testing.T, st *sqlstore.Store) {
 	o := newOrg(t, st)
-	inv := &auth.Invitation{ID: newID("inv"), OrgID: o.ID, Email: "new@example.com", Role: auth.RoleAccountant,
+	inv := &auth.Invitation{ID: newID(auth.InvitationPrefix), OrgID: o.ID, Email: "new@example.com", Role: auth.RoleAccountant,
 		TokenHash: hashOf(newID("tok")), InvitedBy: "usr_1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 	must(t, st.InsertInvitation(ctx, inv))
 	got, err := st.GetInvitationByHash(ctx, inv.TokenHash)
@@ -101,13 +101,13 @@ func testInvitations(t *testing.T, st *sqlstore.Store) {
 	// Three more pending ones, and one of another organization.
 	var pending []*auth.Invitation
 	for i := range 3 {
-		p := &auth.Invitation{ID: newID("inv"), OrgID: o.ID, Email: fmt.Sprintf("p%d@example.com", i), Role: auth.RoleViewer,
+		p := &auth.Invitation{ID: newID(auth.InvitationPrefix), OrgID: o.ID, Email: fmt.Sprintf("p%d@example.com", i), Role: auth.RoleViewer,
 			TokenHash: hashOf(newID("tok")), InvitedBy: "usr_1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 		must(t, st.InsertInvitation(ctx, p))
 		pending = append(pending, p)
 	}
 	o2 := newOrg(t, st)
-	foreign := &auth.Invitation{ID: newID("inv"), OrgID: o2.ID, Email: "p0@example.com", Role: auth.RoleViewer,
+	foreign := &auth.Invitation{ID: newID(auth.InvitationPrefix), OrgID: o2.ID, Email: "p0@example.com", Role: auth.RoleViewer,
 		TokenHash: hashOf(newID("tok")), InvitedBy: "usr_2", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 	must(t, st.InsertInvitation(ctx, foreign))
 

@@ -105,7 +105,7 @@ func SealedAtRest(t *testing.T, st *sqlstore.Store, dump func(t *testing.T) []by
 	u := &auth.User{ID: newID("usr"), Email: secrets[13], Name: "Grace", CreatedAt: at, PasswordHash: "x"}
 	must(t, st.InsertUser(ctx, u))
 	must(t, st.InsertMembership(ctx, &auth.Membership{OrgID: o.ID, UserID: u.ID, Role: auth.RoleOwner, CreatedAt: at}))
-	invite := &auth.Invitation{ID: newID("inv"), OrgID: o.ID, Email: secrets[14], Role: auth.RoleViewer,
+	invite := &auth.Invitation{ID: newID(auth.InvitationPrefix), OrgID: o.ID, Email: secrets[14], Role: auth.RoleViewer,
 		TokenHash: hashOf(newID("tok")), InvitedBy: u.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 	must(t, st.InsertInvitation(ctx, invite))
 	gotUser, err := st.GetUserByEmail(ctx, " ZQ-Grace.Hopper@Identity.example")
@@ -187,7 +187,7 @@ func Rotation(t *testing.T, st *sqlstore.Store) {
 	sealedSeed, err := v.Seal(ctx, userOwner, "mfa_totp", "secret", u.ID, seed)
 	must(t, err)
 	must(t, st.PutPendingTOTP(ctx, &mfa.TOTP{UserID: u.ID, Secret: sealedSeed, CreatedAt: at}))
-	invite := &auth.Invitation{ID: newID("inv"), OrgID: o.ID, Email: "rotating.invitee@identity.example", Role: auth.RoleViewer,
+	invite := &auth.Invitation{ID: newID(auth.InvitationPrefix), OrgID: o.ID, Email: "rotating.invitee@identity.example", Role: auth.RoleViewer,
 		TokenHash: hashOf(newID("tok")), InvitedBy: u.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 	must(t, st.InsertInvitation(ctx, invite))
 	rec := &api.IdempotencyRecord{OrgID: o.ID, Key: newID("idem"), Method: "POST", Path: "/v1/customers",
@@ -416,7 +416,7 @@ func LegacyRows(t *testing.T, plain, sealed *sqlstore.Store) {
 	must(t, plain.InsertInvoice(ctx, inv))
 	u := &auth.User{ID: newID("usr"), Email: "legacy.user@identity.example", Name: "Old", CreatedAt: at}
 	must(t, plain.InsertUser(ctx, u))
-	invite := &auth.Invitation{ID: newID("inv"), OrgID: o.ID, Email: "legacy.invitee@identity.example", Role: auth.RoleViewer,
+	invite := &auth.Invitation{ID: newID(auth.InvitationPrefix), OrgID: o.ID, Email: "legacy.invitee@identity.example", Role: auth.RoleViewer,
 		TokenHash: hashOf(newID("tok")), InvitedBy: u.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 	must(t, plain.InsertInvitation(ctx, invite))
 	rec := &api.IdempotencyRecord{OrgID: o.ID, Key: newID("idem"), Method: "POST", Path: "/v1/customers",
