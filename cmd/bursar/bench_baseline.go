@@ -53,11 +53,12 @@ type baseline struct {
 func durability(ctx context.Context, db *sql.DB, postgres bool) (string, error) {
 	if !postgres {
 		var sync int
-		if err := db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		var journal string
+		if err := db.QueryRowContext(ctx, "SELECT synchronous, journal_mode FROM pragma_synchronous, pragma_journal_mode").Scan(&sync, &journal); err != nil {
 			return "", err
 		}
 		names := map[int]string{0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
-		return "synchronous=" + names[sync] + ", WAL", nil
+		return "synchronous=" + names[sync] + ", journal_mode=" + journal, nil
 	}
 	var fsync, commit string
 	if err := db.QueryRowContext(ctx, "SELECT current_setting('fsync'), current_setting('synchronous_commit')").Scan(&fsync, &commit); err != nil {

@@ -21,8 +21,8 @@ func TestBenchCommitsWaitForTheDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lite.Close()
-	if got, err := durability(ctx, lite.DB(), false); err != nil || got != "synchronous=FULL, WAL" {
-		t.Errorf("SQLite: durability = %q, %v; want synchronous=FULL, WAL", got, err)
+	if got, err := durability(ctx, lite.DB(), false); err != nil || got != "synchronous=FULL, journal_mode=wal" {
+		t.Errorf("SQLite: durability = %q, %v; want synchronous=FULL, journal_mode=wal", got, err)
 	}
 
 	// The tests' cluster reports its settings off: the report does not
