@@ -30,7 +30,7 @@ func TestInvitationIDsHaveTheirOwnPrefix(t *testing.T) {
 	if !ident.Valid(fresh, "ivt") {
 		t.Fatalf("invitation id %q, want ivt_...", fresh)
 	}
-	// An invitation's id is refused as an invoice's before any lookup.
+	// An invitation's id names no invoice.
 	if r := a.do("GET", "/v1/invoices/"+fresh, nil); r.status != 404 {
 		t.Errorf("GET /v1/invoices/%s: %v, want 404", fresh, r)
 	}
