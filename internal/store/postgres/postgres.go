@@ -84,6 +84,9 @@ func Open(ctx context.Context, url string, opts ...sqlstore.Option) (*sqlstore.S
 	db.SetMaxOpenConns(25)
 	db.SetMaxIdleConns(25)
 	db.SetConnMaxIdleTime(5 * time.Minute)
+	// Reads of invoice versions, one per GET of an invoice, go over a
+	// pipelined connection of their own (version_reads.go).
+	opts = append(opts[:len(opts):len(opts)], sqlstore.WithVersionReader(newVersionReads(url)))
 	st := sqlstore.New(db, Dialect(), opts...)
 	if err := st.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())

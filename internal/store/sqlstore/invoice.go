@@ -180,6 +180,14 @@ func (s *Store) GetInvoice(ctx context.Context, orgID, id string, forUpdate bool
 // InvoiceVersion reads an invoice's version alone: what a reader that
 // keeps an invoice it read before needs to know whether it changed since.
 func (s *Store) InvoiceVersion(ctx context.Context, orgID, id string) (int, error) {
+	if s.versions != nil && s.txOf(ctx) == nil {
+		if v, found, ok := s.versions.ReadVersion(ctx, orgID, id); ok {
+			if !found {
+				return 0, errs.NotFoundf("invoice", id)
+			}
+			return v, nil
+		}
+	}
 	var v int
 	err := s.queryRow(ctx, "SELECT version FROM invoices WHERE org_id = ? AND id = ?", orgID, id).Scan(&v)
 	if err := s.getOne(err, "invoice", id); err != nil {

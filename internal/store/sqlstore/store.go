@@ -111,6 +111,27 @@ type Store struct {
 	// auditHashes keeps the audit hashes this process committed (see
 	// audit.go).
 	auditHashes auditHashCache
+	// versions reads invoice versions outside transactions, where the
+	// driver offers a faster way than the pool (see WithVersionReader).
+	versions VersionReader
+}
+
+// VersionReader reads an invoice's version outside any transaction, the
+// one read every GET of an invoice makes (see InvoiceVersion), faster
+// than a query from the pool. Its read must never be older than its call:
+// it shows every change committed before the call began, on any replica.
+// When it cannot answer (ok false: a lost connection, a server error, a
+// cancelled context) the store asks the pool, so that its failures are
+// never the caller's.
+type VersionReader interface {
+	ReadVersion(ctx context.Context, orgID, id string) (version int, found, ok bool)
+	Close() error
+}
+
+// WithVersionReader makes the store read invoice versions outside
+// transactions with r, which it closes on Close.
+func WithVersionReader(r VersionReader) Option {
+	return func(s *Store) { s.versions = r }
 }
 
 // New returns a store over db, which it owns from now on (Close closes it).
@@ -137,7 +158,11 @@ func (s *Store) Close() error {
 		_ = v.(*sql.Stmt).Close()
 		return true
 	})
-	return s.db.Close()
+	var err error
+	if s.versions != nil {
+		err = s.versions.Close()
+	}
+	return errors.Join(s.db.Close(), err)
 }
 
 // Ping checks that the database answers, for readiness probes.

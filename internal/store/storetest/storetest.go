@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) *sqlstore.Store) {
 		{"Throttle", testThrottle},
 		{"TenantIsolation", testTenantIsolation},
 		{"NextNumberConcurrent", testNextNumberConcurrent},
+		{"InvoiceVersionsConcurrent", testInvoiceVersionsConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
