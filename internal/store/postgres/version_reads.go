@@ -62,6 +62,8 @@ const (
 	// the connection: one slow answer (a page read from disk) holds up
 	// those behind it, and no more than these should wait for it.
 	maxPending = 64
+	// maxWriteRounds bounds the writes one caller makes for others.
+	maxWriteRounds = 4
 )
 
 var _ sqlstore.VersionReader = (*versionReads)(nil)
@@ -225,7 +227,23 @@ func (p *pipeline) read(orgID, id string) (*versionResult, bool) {
 		return res, true
 	}
 	p.writing = true
-	for len(p.out) > 0 && p.err == nil {
+	p.mu.Unlock()
+	p.writeOut(maxWriteRounds)
+	return res, true
+}
+
+// writeOut writes what has gathered, and again what gathered meanwhile,
+// rounds times at most; what comes after that is written by a goroutine
+// of its own, so that no caller goes on writing others' reads instead of
+// waiting for its own answer. It runs with writing set, and clears it.
+func (p *pipeline) writeOut(rounds int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for ; len(p.out) > 0 && p.err == nil; rounds-- {
+		if rounds == 0 {
+			go p.writeOut(maxWriteRounds)
+			return
+		}
 		out := p.out
 		p.out = p.spare[:0]
 		p.mu.Unlock()
@@ -240,16 +258,18 @@ func (p *pipeline) read(orgID, id string) (*versionResult, bool) {
 		}
 	}
 	p.writing = false
-	p.mu.Unlock()
-	return res, true
 }
 
 // receive reads the answers until the connection ends. Each read's answer
-// ends with ReadyForQuery (its Sync); an error answers "not ok" for that
-// read only.
+// ends with ReadyForQuery (its Sync). An error from the server answers
+// "not ok" and ends the connection: a lookup by key has no error of its
+// own to give, so the error is the session's (a plan the schema changed
+// under, a forgotten statement), and a new connection prepares anew.
 func (p *pipeline) receive(fe *pgproto3.Frontend) {
 	defer close(p.finished)
 	var cur versionResult
+	var failed bool
+	var serverErr error
 	for {
 		msg, err := fe.Receive()
 		if err != nil {
@@ -270,6 +290,7 @@ func (p *pipeline) receive(fe *pgproto3.Frontend) {
 			}
 		case *pgproto3.ErrorResponse:
 			cur = versionResult{noStatement: m.Code == "26000"} // invalid_sql_statement_name
+			failed, serverErr = true, errors.New("postgres: version reads: "+m.Code+": "+m.Message)
 		case *pgproto3.ReadyForQuery:
 			p.mu.Lock()
 			if len(p.waiting) == 0 {
@@ -283,6 +304,12 @@ func (p *pipeline) receive(fe *pgproto3.Frontend) {
 			p.mu.Unlock()
 			res.version, res.found, res.ok, res.noStatement = cur.version, cur.found, cur.ok, cur.noStatement
 			close(res.done)
+			if failed {
+				p.mu.Lock()
+				p.failLocked(serverErr)
+				p.mu.Unlock()
+				return
+			}
 			cur = versionResult{}
 		}
 	}

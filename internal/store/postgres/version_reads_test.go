@@ -242,3 +242,38 @@ func TestVersionReadsClose(t *testing.T) {
 		}
 	}
 }
+
+// An error from the server ends the connection (a key lookup has no error
+// of its own: the session's state is at fault), and a new one is made.
+func TestVersionReadsReconnectAfterAServerError(t *testing.T) {
+	f := newVersionFixture(t)
+	r := newVersionReads(f.url)
+	r.retry = 50 * time.Millisecond
+	defer r.Close()
+	p := up(t, r, f)
+
+	failing := &versionResult{done: make(chan struct{})}
+	p.mu.Lock()
+	p.out, _ = (&pgproto3.Query{String: "SELECT 1/0"}).Encode(p.out)
+	p.waiting = append(p.waiting, failing)
+	p.mu.Unlock()
+	for id := range f.versions {
+		r.ReadVersion(context.Background(), f.org, id) // writes the failing query out
+		break
+	}
+	<-failing.done
+	if failing.ok {
+		t.Error("a read that failed on the server answered ok")
+	}
+	select {
+	case <-p.finished:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection goes on after a server error")
+	}
+	if r.off {
+		t.Fatal("a server error other than a forgotten statement turned the pipeline off")
+	}
+	if next := up(t, r, f); next == p {
+		t.Error("no new connection after the server error")
+	}
+}
