@@ -280,14 +280,20 @@ func (p *pipeline) receive(fe *pgproto3.Frontend) {
 		}
 		switch m := msg.(type) {
 		case *pgproto3.DataRow:
+			v, err := 0, errors.New("postgres: version reads: not one column")
 			if len(m.Values) == 1 {
-				v, err := strconv.Atoi(string(m.Values[0]))
-				cur.version, cur.found, cur.ok = v, err == nil, err == nil
+				v, err = strconv.Atoi(string(m.Values[0]))
 			}
+			if err != nil {
+				// Not the answer to this statement: the session is lost.
+				failed, serverErr = true, err
+				break
+			}
+			cur.version, cur.found = v, true
 		case *pgproto3.CommandComplete:
-			if !cur.found {
-				cur.ok = true // no row: no such invoice
-			}
+			// With no row, no such invoice; an answer that made no sense
+			// is not ok.
+			cur.ok = !failed
 		case *pgproto3.ErrorResponse:
 			cur = versionResult{noStatement: m.Code == "26000"} // invalid_sql_statement_name
 			failed, serverErr = true, errors.New("postgres: version reads: "+m.Code+": "+m.Message)
