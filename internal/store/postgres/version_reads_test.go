@@ -277,3 +277,59 @@ func TestVersionReadsReconnectAfterAServerError(t *testing.T) {
 		t.Error("no new connection after the server error")
 	}
 }
+
+// A caller that has written out its rounds leaves what gathered since to a
+// goroutine of its own: the reads it leaves behind are still sent.
+func TestVersionReadsWriterHandsOver(t *testing.T) {
+	f := newVersionFixture(t)
+	r := newVersionReads(f.url)
+	defer r.Close()
+	p := up(t, r, f)
+
+	// Another caller is writing: this read's bytes are only gathered.
+	p.mu.Lock()
+	p.writing = true
+	p.mu.Unlock()
+	var id string
+	var want int
+	for id, want = range f.versions {
+		break
+	}
+	type answer struct {
+		v         int
+		found, ok bool
+	}
+	got := make(chan answer, 1)
+	go func() {
+		v, found, ok := r.ReadVersion(context.Background(), f.org, id)
+		got <- answer{v, found, ok}
+	}()
+	for gathered := false; !gathered; time.Sleep(time.Millisecond) {
+		p.mu.Lock()
+		gathered = len(p.waiting) == 1
+		p.mu.Unlock()
+	}
+	// The writer at work has no rounds left: it must hand over, not drop.
+	p.writeOut(0)
+	select {
+	case a := <-got:
+		if !a.ok || !a.found || a.v != want {
+			t.Errorf("ReadVersion after the hand-over = %+v; want version %d over the pipeline", a, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a read gathered by a writer out of rounds was never sent")
+	}
+	// The goroutine clears writing after its write, which the answer may
+	// overtake.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		p.mu.Lock()
+		writing, unsent := p.writing, len(p.out)
+		p.mu.Unlock()
+		if !writing && unsent == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the hand-over: writing %v, %d bytes unsent", writing, unsent)
+		}
+	}
+}
